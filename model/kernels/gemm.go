@@ -1,0 +1,68 @@
+package kernels
+
+import "fmt"
+
+// Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices,
+// where op(X) is X or its transpose. op(A) is m x k, op(B) is k x n and C is
+// m x n; lda, ldb and ldc are the row strides of the matrices as stored.
+// When beta is 0, C is only written, never read (so it may hold garbage).
+//
+// The transposed forms are what the backward passes need: A^T*B for the
+// gradient of a convolution's input and A*B^T for its weight gradient. They
+// are computed without materialising a transpose.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	checkGemmArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	scaleC(m, n, beta, c, ldc)
+	if k == 0 || alpha == 0 {
+		return
+	}
+	sgemmScalar(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+}
+
+// scaleC does C *= beta, treating beta == 0 as an overwrite with zeros.
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	if beta == 1 {
+		return
+	}
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+// checkGemmArgs panics with a precise message when a caller passes matrices
+// that are too small for the shapes it claims; this is a programming error in
+// a layer, not bad user input, so a panic is the right signal.
+func checkGemmArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	rowsA, colsA := m, k
+	if transA {
+		rowsA, colsA = k, m
+	}
+	rowsB, colsB := k, n
+	if transB {
+		rowsB, colsB = n, k
+	}
+	need := func(name string, rows, cols, ld, have int) {
+		if rows == 0 || cols == 0 {
+			return
+		}
+		if ld < cols {
+			panic(fmt.Sprintf("kernels.Sgemm: ld%s=%d < %d columns", name, ld, cols))
+		}
+		if n := (rows-1)*ld + cols; have < n {
+			panic(fmt.Sprintf("kernels.Sgemm: %s has %d elements, needs %d (%dx%d, ld %d)", name, have, n, rows, cols, ld))
+		}
+	}
+	need("a", rowsA, colsA, lda, len(a))
+	need("b", rowsB, colsB, ldb, len(b))
+	need("c", m, n, ldc, len(c))
+}
