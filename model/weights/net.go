@@ -1,0 +1,168 @@
+package weights
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/goresnet/goresnet/model/resnet"
+)
+
+// LoadOptions loosens LoadNet for fine-tuning.
+type LoadOptions struct {
+	// Skip leaves the network's own (freshly initialised) values for the
+	// state entries it returns true for, and ignores the file's tensors of
+	// those names: e.g. the fc layer when the class count changes.
+	Skip func(name string) bool
+	// Ignore lets the file hold other tensors too (those it returns true
+	// for), as a parity fixture does; by default an extra tensor is an error.
+	Ignore func(name string) bool
+}
+
+// LoadNet copies every state_dict entry of net from f, checking that the
+// file holds exactly the network's tensors: a missing, extra, wrongly typed
+// or wrongly shaped tensor is an error that names it (and both shapes).
+// Nothing is changed unless the whole load succeeds.
+func LoadNet(net *resnet.Net, f *File, opts LoadOptions) error {
+	skip := opts.Skip
+	if skip == nil {
+		skip = func(string) bool { return false }
+	}
+	state := net.State()
+	want := make(map[string]bool, len(state))
+	var problems []string
+	type pending struct {
+		dst     []float32
+		counter *int64
+		f32     []float32
+		i64     int64
+	}
+	var todo []pending
+	for _, e := range state {
+		want[e.Name] = true
+		if skip(e.Name) {
+			continue
+		}
+		if !f.Has(e.Name) {
+			problems = append(problems, fmt.Sprintf("missing tensor %q (shape %s)", e.Name, shapeString(e.Shape)))
+			continue
+		}
+		dtype, shape, _ := f.Shape(e.Name)
+		if e.Counter != nil {
+			v, _, err := f.Int64(e.Name)
+			if err != nil || len(v) != 1 {
+				problems = append(problems, fmt.Sprintf("tensor %q: want one integer (num_batches_tracked), file has %s %s", e.Name, dtype, shapeString(shape)))
+				continue
+			}
+			todo = append(todo, pending{counter: e.Counter, i64: v[0]})
+			continue
+		}
+		if dtype != "F32" {
+			problems = append(problems, fmt.Sprintf("tensor %q is %s, want F32", e.Name, dtype))
+			continue
+		}
+		if !slices.Equal(shape, e.Shape) {
+			problems = append(problems, fmt.Sprintf("tensor %q has shape %s in the file, the network needs %s", e.Name, shapeString(shape), shapeString(e.Shape)))
+			continue
+		}
+		v, _, err := f.Float32(e.Name)
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		todo = append(todo, pending{dst: e.Data, f32: v})
+	}
+	for _, name := range f.Names() {
+		if !want[name] && !skip(name) && (opts.Ignore == nil || !opts.Ignore(name)) {
+			_, shape, _ := f.Shape(name)
+			problems = append(problems, fmt.Sprintf("unexpected tensor %q (shape %s) that %s does not have", name, shapeString(shape), net.Config.Arch))
+		}
+	}
+	if len(problems) > 0 {
+		const show = 8
+		more := ""
+		if len(problems) > show {
+			more = fmt.Sprintf("\n  ... and %d more", len(problems)-show)
+			problems = problems[:show]
+		}
+		return fmt.Errorf("%s does not fit %s with %d classes (width divisor %d, %s head):\n  %s%s",
+			f.Path, net.Config.Arch, net.Config.Classes, net.Config.WidthDiv, net.Config.Head, strings.Join(problems, "\n  "), more)
+	}
+	for _, p := range todo {
+		if p.counter != nil {
+			*p.counter = p.i64
+		} else {
+			copy(p.dst, p.f32)
+		}
+	}
+	return nil
+}
+
+// NetTensors returns the network's state_dict as tensors to write, under
+// torchvision's names (num_batches_tracked as a 0-d int64, as PyTorch saves
+// it). The float data is shared with the network, not copied.
+func NetTensors(net *resnet.Net) []Tensor {
+	var ts []Tensor
+	for _, e := range net.State() {
+		if e.Counter != nil {
+			ts = append(ts, Tensor{Name: e.Name, I64: []int64{*e.Counter}})
+			continue
+		}
+		ts = append(ts, Tensor{Name: e.Name, Shape: e.Shape, F32: e.Data})
+	}
+	return ts
+}
+
+// NetMetadata describes the network in a file's __metadata__, so that a
+// file can be loaded without repeating the flags it was made with.
+func NetMetadata(net *resnet.Net) map[string]string {
+	c := net.Config
+	return map[string]string{
+		"format":    "pt", // tensors in PyTorch's layouts and names
+		"arch":      c.Arch,
+		"classes":   fmt.Sprint(c.Classes),
+		"width_div": fmt.Sprint(c.WidthDiv),
+		"head":      c.Head.String(),
+	}
+}
+
+// SaveNet writes the network's state_dict to path atomically.
+func SaveNet(net *resnet.Net, path string, extra map[string]string) error {
+	md := NetMetadata(net)
+	for k, v := range extra {
+		md[k] = v
+	}
+	return WriteFile(path, NetTensors(net), md)
+}
+
+// InferConfig fills in what a weights file says about the network it holds
+// (class count and width divisor from the tensors' shapes; the head from the
+// metadata when present), keeping what cfg already sets.
+func InferConfig(f *File, cfg *resnet.Config) error {
+	_, fcw, err := f.Shape("fc.weight")
+	if err != nil {
+		return fmt.Errorf("%s: no fc.weight, so the class count is unknown: %w", f.Path, err)
+	}
+	_, c1, err := f.Shape("conv1.weight")
+	if err != nil {
+		return fmt.Errorf("%s: no conv1.weight: %w", f.Path, err)
+	}
+	if len(fcw) != 2 || len(c1) != 4 || c1[0] <= 0 || 64%c1[0] != 0 {
+		return fmt.Errorf("%s: fc.weight %s or conv1.weight %s is not a ResNet's", f.Path, shapeString(fcw), shapeString(c1))
+	}
+	if cfg.Classes == 0 {
+		cfg.Classes = fcw[0]
+	} else if cfg.Classes != fcw[0] {
+		return fmt.Errorf("%s: %d classes asked for, but fc.weight has shape %s (%d classes)", f.Path, cfg.Classes, shapeString(fcw), fcw[0])
+	}
+	if cfg.WidthDiv == 0 {
+		cfg.WidthDiv = 64 / c1[0]
+	}
+	if h, ok := f.Metadata["head"]; ok {
+		head, err := resnet.ParseHead(h)
+		if err == nil {
+			cfg.Head = head
+		}
+	}
+	return nil
+}
