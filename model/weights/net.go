@@ -3,6 +3,7 @@ package weights
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/goresnet/goresnet/model/resnet"
@@ -123,6 +124,7 @@ func NetMetadata(net *resnet.Net) map[string]string {
 		"classes":   fmt.Sprint(c.Classes),
 		"width_div": fmt.Sprint(c.WidthDiv),
 		"head":      c.Head.String(),
+		"dropout":   strconv.FormatFloat(float64(c.Dropout), 'g', -1, 32),
 	}
 }
 
@@ -135,9 +137,10 @@ func SaveNet(net *resnet.Net, path string, extra map[string]string) error {
 	return WriteFile(path, NetTensors(net), md)
 }
 
-// InferConfig fills in what a weights file says about the network it holds
-// (class count and width divisor from the tensors' shapes; the head from the
-// metadata when present), keeping what cfg already sets.
+// InferConfig fills in what a weights file says about the network it holds:
+// class count and width divisor from the tensors' shapes (a class count
+// already set in cfg must agree), the head and its dropout rate from the
+// metadata when present.
 func InferConfig(f *File, cfg *resnet.Config) error {
 	_, fcw, err := f.Shape("fc.weight")
 	if err != nil {
@@ -160,9 +163,17 @@ func InferConfig(f *File, cfg *resnet.Config) error {
 	}
 	if h, ok := f.Metadata["head"]; ok {
 		head, err := resnet.ParseHead(h)
-		if err == nil {
-			cfg.Head = head
+		if err != nil {
+			return fmt.Errorf("%s: metadata: %w", f.Path, err)
 		}
+		cfg.Head = head
+	}
+	if d, ok := f.Metadata["dropout"]; ok {
+		v, err := strconv.ParseFloat(d, 32)
+		if err != nil {
+			return fmt.Errorf("%s: metadata: dropout %q is not a number", f.Path, d)
+		}
+		cfg.Dropout = float32(v)
 	}
 	return nil
 }

@@ -1,0 +1,190 @@
+// Package optim updates a network's parameters from their gradients: SGD
+// (momentum, Nesterov, weight decay), Adam and AdamW with PyTorch's exact
+// update rules, and the Keras notebook's max-norm kernel constraint.
+//
+// State (momentum buffers, Adam moments) lives in slabs laid out like the
+// network's parameter slab, so checkpoints and the browser's all-reduce can
+// treat it as flat vectors. Frozen parameters are skipped.
+package optim
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/goresnet/goresnet/model/resnet"
+)
+
+// Config holds the hyperparameters; zero values take PyTorch's defaults
+// where PyTorch has them (betas 0.9/0.999, eps 1e-8).
+type Config struct {
+	Kind        string  // "sgd", "adam" or "adamw"
+	Momentum    float32 // SGD
+	Dampening   float32 // SGD
+	Nesterov    bool    // SGD; needs Momentum > 0 and Dampening 0, as in PyTorch
+	WeightDecay float32 // L2 added to the gradient (SGD, Adam); decoupled for AdamW
+	Beta1       float32
+	Beta2       float32
+	Eps         float32
+	// MaxNorm, when positive, rescales every convolution filter whose L2
+	// norm exceeds it after each step: Keras' max_norm kernel constraint.
+	MaxNorm float32
+}
+
+// Kinds lists the optimizers.
+var Kinds = []string{"sgd", "adam", "adamw"}
+
+// Optimizer updates a network's trainable parameters.
+type Optimizer struct {
+	Config Config
+	net    *resnet.Net
+	// M is SGD's momentum buffer or Adam's first moment; V is Adam's second
+	// moment. Both are indexed like net.ParamData.
+	M, V []float32
+	// Steps counts the updates taken (Adam's bias correction uses it).
+	Steps int
+	// started[i] marks a parameter whose momentum buffer exists (PyTorch
+	// initialises it with the first gradient, not with zero).
+	started []bool
+}
+
+// New checks the config and makes an optimizer for net.
+func New(cfg Config, net *resnet.Net) (*Optimizer, error) {
+	cfg.Kind = strings.ToLower(cfg.Kind)
+	switch cfg.Kind {
+	case "sgd":
+		if cfg.Nesterov && (cfg.Momentum <= 0 || cfg.Dampening != 0) {
+			return nil, fmt.Errorf("optimizer: Nesterov momentum needs momentum > 0 and dampening 0")
+		}
+	case "adam", "adamw":
+		if cfg.Beta1 == 0 {
+			cfg.Beta1 = 0.9
+		}
+		if cfg.Beta2 == 0 {
+			cfg.Beta2 = 0.999
+		}
+		if cfg.Eps == 0 {
+			cfg.Eps = 1e-8
+		}
+		if cfg.Beta1 < 0 || cfg.Beta1 >= 1 || cfg.Beta2 < 0 || cfg.Beta2 >= 1 {
+			return nil, fmt.Errorf("optimizer: betas (%v, %v) must be in [0, 1)", cfg.Beta1, cfg.Beta2)
+		}
+	default:
+		return nil, fmt.Errorf("optimizer: unknown kind %q (have %s)", cfg.Kind, strings.Join(Kinds, ", "))
+	}
+	if cfg.Momentum < 0 || cfg.WeightDecay < 0 || cfg.MaxNorm < 0 {
+		return nil, fmt.Errorf("optimizer: momentum, weight decay and max-norm must not be negative")
+	}
+	o := &Optimizer{Config: cfg, net: net, started: make([]bool, len(net.Params()))}
+	if cfg.Kind != "sgd" || cfg.Momentum != 0 {
+		o.M = make([]float32, len(net.ParamData))
+	}
+	if cfg.Kind != "sgd" {
+		o.V = make([]float32, len(net.ParamData))
+	}
+	return o, nil
+}
+
+// Step applies one update with learning rate lr to every trainable
+// parameter, then the max-norm constraint if configured. It does not clear
+// the gradients.
+func (o *Optimizer) Step(lr float32) {
+	o.Steps++
+	for i, p := range o.net.Params() {
+		if !p.Trainable {
+			continue
+		}
+		off, n := p.Offset, p.Size()
+		switch o.Config.Kind {
+		case "sgd":
+			sgdUpdate(&o.Config, p.Data, p.Grad, o.slab(o.M, off, n), lr, !o.started[i])
+		default:
+			adamUpdate(&o.Config, o.Steps, p.Data, p.Grad, o.M[off:off+n], o.V[off:off+n], lr)
+		}
+		o.started[i] = true
+	}
+	if o.Config.MaxNorm > 0 {
+		for _, p := range o.net.ConvWeights() {
+			if p.Trainable {
+				MaxNorm(p.Data, p.Shape[0], o.Config.MaxNorm)
+			}
+		}
+	}
+}
+
+func (o *Optimizer) slab(s []float32, off, n int) []float32 {
+	if s == nil {
+		return nil
+	}
+	return s[off : off+n]
+}
+
+// sgdUpdate is torch.optim.SGD's update for one tensor; buf is nil
+// without momentum, and first marks the step that creates the buffer.
+func sgdUpdate(c *Config, w, g, buf []float32, lr float32, first bool) {
+	for i := range w {
+		d := g[i]
+		if c.WeightDecay != 0 {
+			d += c.WeightDecay * w[i]
+		}
+		if buf != nil {
+			if first {
+				buf[i] = d
+			} else {
+				buf[i] = c.Momentum*buf[i] + (1-c.Dampening)*d
+			}
+			if c.Nesterov {
+				d += c.Momentum * buf[i]
+			} else {
+				d = buf[i]
+			}
+		}
+		w[i] -= lr * d
+	}
+}
+
+// adamUpdate is torch.optim.Adam's (L2 weight decay) or AdamW's
+// (decoupled weight decay) update for one tensor at step t (from 1).
+func adamUpdate(c *Config, step int, w, g, m, v []float32, lr float32) {
+	t := float64(step)
+	bc1 := 1 - math.Pow(float64(c.Beta1), t)
+	bc2 := 1 - math.Pow(float64(c.Beta2), t)
+	stepSize := float32(float64(lr) / bc1)
+	sqrtBC2 := float32(math.Sqrt(bc2))
+	decoupled := c.Kind == "adamw"
+	for i := range w {
+		d := g[i]
+		if c.WeightDecay != 0 {
+			if decoupled {
+				w[i] *= 1 - lr*c.WeightDecay
+			} else {
+				d += c.WeightDecay * w[i]
+			}
+		}
+		m[i] = c.Beta1*m[i] + (1-c.Beta1)*d
+		v[i] = c.Beta2*v[i] + (1-c.Beta2)*d*d
+		denom := float32(math.Sqrt(float64(v[i])))/sqrtBC2 + c.Eps
+		w[i] -= stepSize * m[i] / denom
+	}
+}
+
+// MaxNorm rescales each of the rows filters of w (laid out filter by
+// filter, as OIHW is) whose L2 norm exceeds max down to norm max, exactly as
+// Keras' MaxNorm(max, axis=[0,1,2]) does on its HWIO kernels:
+// w * clip(norm, 0, max) / (1e-7 + norm).
+func MaxNorm(w []float32, rows int, max float32) {
+	n := len(w) / rows
+	for r := 0; r < rows; r++ {
+		f := w[r*n : (r+1)*n]
+		var ss float64
+		for _, v := range f {
+			ss += float64(v) * float64(v)
+		}
+		norm := math.Sqrt(ss)
+		desired := math.Min(norm, float64(max))
+		scale := float32(desired / (1e-7 + norm))
+		for i := range f {
+			f[i] *= scale
+		}
+	}
+}
