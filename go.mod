@@ -3,6 +3,7 @@ module github.com/goresnet/goresnet
 go 1.27.3
 
 require (
+	github.com/nlpodyssey/safetensors v0.0.0-20250209183917-bfb01cc25f7c
 	gorgonia.org/gorgonia v0.9.18
 	gorgonia.org/tensor v0.9.24
 )
@@ -18,7 +19,6 @@ require (
 	github.com/google/uuid v1.3.0 // indirect
 	github.com/leesper/go_rng v0.0.0-20190531154944-a612b043e353 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
-	github.com/stretchr/testify v1.8.4 // indirect
 	github.com/xtgo/set v1.0.0 // indirect
 	// Pinned: the versions that gorgonia and tensor ask for panic at init on
 	// Go >= 1.20 (test-only dependency, see model/nn/oracle_gorgonia_test.go).
