@@ -95,7 +95,9 @@ func TestLoadErrorsNameTheTensor(t *testing.T) {
 		want []string
 	}{
 		{"missing", mutate(func(ts []Tensor) []Tensor { return ts[1:] }), []string{`missing tensor "conv1.weight"`, "[4 3 7 7]"}},
-		{"extra", mutate(func(ts []Tensor) []Tensor { return append(ts, Tensor{Name: "layer5.0.conv1.weight", Shape: []int{2}, F32: []float32{1, 2}}) }),
+		{"extra", mutate(func(ts []Tensor) []Tensor {
+			return append(ts, Tensor{Name: "layer5.0.conv1.weight", Shape: []int{2}, F32: []float32{1, 2}})
+		}),
 			[]string{`unexpected tensor "layer5.0.conv1.weight"`}},
 		{"shape", mutate(func(ts []Tensor) []Tensor {
 			ts[0] = Tensor{Name: "conv1.weight", Shape: []int{4, 3, 3, 3}, F32: make([]float32, 108)}
