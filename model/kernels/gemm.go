@@ -9,7 +9,8 @@ import "fmt"
 //
 // The transposed forms are what the backward passes need: A^T*B for the
 // gradient of a convolution's input and A*B^T for its weight gradient. They
-// are computed without materialising a transpose.
+// are computed without materialising a transpose: the packing step reads
+// any layout.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
@@ -19,7 +20,32 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if k == 0 || alpha == 0 {
 		return
 	}
-	sgemmScalar(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+	// The driver reads op(A) through its transpose, a k x m view, and op(B)
+	// as a k x n view: element (p, j) at data[p*ps + j*js].
+	av := view{data: a, ps: 1, js: lda}
+	if transA {
+		av = view{data: a, ps: lda, js: 1}
+	}
+	bv := view{data: b, ps: ldb, js: 1}
+	if transB {
+		bv = view{data: b, ps: 1, js: ldb}
+	}
+	gemm(m, n, k, alpha, av, bv, c, ldc, 1)
+}
+
+// ConvForwardGemm computes y = w * im2col(x) + beta*y for one image x of
+// shape s: y is oc x (OH*OW), w is oc x (C*KH*KW). The im2col matrix is
+// never built: the packing step reads the image directly (im2col fused into
+// packing), so a 3x3 layer needs no im2col buffer.
+func ConvForwardGemm(s ConvShape, oc int, w, x []float32, beta float32, y []float32) {
+	k, hw := s.ColRows(), s.ColCols()
+	if len(w) < oc*k || len(x) < s.C*s.H*s.W || len(y) < oc*hw {
+		panic(fmt.Sprintf("kernels.ConvForwardGemm: buffers too small for %+v with %d output channels", s, oc))
+	}
+	scaleC(oc, hw, beta, y, hw)
+	av := view{data: w, ps: 1, js: k}
+	bv := view{data: x, im2col: true, conv: s}
+	gemm(oc, hw, k, 1, av, bv, y, hw, 1)
 }
 
 // scaleC does C *= beta, treating beta == 0 as an overwrite with zeros.
@@ -41,7 +67,8 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 
 // checkGemmArgs panics with a precise message when a caller passes matrices
 // that are too small for the shapes it claims; this is a programming error in
-// a layer, not bad user input, so a panic is the right signal.
+// a layer, not bad user input, so a panic is the right signal. The kernels
+// below rely on it: they index packed buffers without bounds checks.
 func checkGemmArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	rowsA, colsA := m, k
 	if transA {

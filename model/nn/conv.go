@@ -42,18 +42,19 @@ func (g Conv2D) FLOPs() int64 {
 }
 
 // Forward computes y = w * x for every image: y_n (OC x OH*OW) =
-// w (OC x C*KH*KW) . im2col(x_n).
+// w (OC x C*KH*KW) . im2col(x_n), with the im2col step fused into the
+// GEMM's packing (col is not used; it stays in the signature so that
+// callers plan one scratch for both passes).
 func (g Conv2D) Forward(y, x, w, col []float32) {
 	in, out := g.C*g.H*g.W, g.OC*g.OH*g.OW
 	k, hw := g.ColRows(), g.ColCols()
 	for n := 0; n < g.N; n++ {
-		xn := x[n*in : (n+1)*in]
-		b := xn
-		if !g.Pointwise() {
-			kernels.Im2Col(g.ConvShape, xn, col)
-			b = col
+		xn, yn := x[n*in:(n+1)*in], y[n*out:(n+1)*out]
+		if g.Pointwise() {
+			kernels.Sgemm(false, false, g.OC, hw, k, 1, w, k, xn, hw, 0, yn, hw)
+			continue
 		}
-		kernels.Sgemm(false, false, g.OC, hw, k, 1, w, k, b, hw, 0, y[n*out:(n+1)*out], hw)
+		kernels.ConvForwardGemm(g.ConvShape, g.OC, w, xn, 0, yn)
 	}
 }
 

@@ -1,0 +1,28 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// BenchmarkSgemm runs the ResNet-50 im2col GEMM shapes (M x N x K:
+// output channels x pixels x C*KH*KW) plus a square one, single-threaded,
+// and reports GFLOP/s.
+func BenchmarkSgemm(b *testing.B) {
+	prev := SetThreads(1)
+	defer SetThreads(prev)
+	for _, s := range [][3]int{{64, 3136, 576}, {256, 784, 1152}, {512, 196, 2304}, {2048, 49, 512}, {512, 512, 512}} {
+		m, n, k := s[0], s[1], s[2]
+		b.Run(fmt.Sprintf("%dx%dx%d", m, n, k), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 1))
+			a, bb, c := randSlice(r, m*k), randSlice(r, k*n), make([]float32, m*n)
+			Sgemm(false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				Sgemm(false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
+			}
+			b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

@@ -1,0 +1,84 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// forEachKernel runs f with every micro-kernel this build has and this CPU
+// can run (the scalar one always), each made the active one in turn.
+func forEachKernel(t *testing.T, f func(t *testing.T)) {
+	saved := active
+	defer func() { active = saved }()
+	for _, k := range gemmKernels {
+		if k.usable != nil && !k.usable() {
+			t.Logf("%s: not usable on this CPU, skipped", k.name)
+			continue
+		}
+		active = k
+		t.Run(k.name, f)
+	}
+}
+
+// TestSgemmEveryKernelAndThreadCount checks each kernel on the odd shapes
+// (with the transposed forms, accumulation and 255, which is large enough
+// to be split across threads), with 1 and 3 threads.
+func TestSgemmEveryKernelAndThreadCount(t *testing.T) {
+	forEachKernel(t, func(t *testing.T) {
+		for _, threads := range []int{1, 3} {
+			prev := SetThreads(threads)
+			r := rand.New(rand.NewPCG(5, uint64(threads)))
+			dims := []int{1, 7, 49, 65, 255}
+			if testing.Short() {
+				dims = []int{1, 7, 65}
+			}
+			for _, m := range dims {
+				for _, n := range dims {
+					for _, k := range []int{1, 17, 255} {
+						for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+							checkSgemm(t, r, tr[0], tr[1], m, n, k, 1, 1, 0)
+						}
+					}
+				}
+			}
+			checkSgemm(t, r, false, false, 255, 255, 255, 0.5, -1, 3)
+			SetThreads(prev)
+		}
+	})
+}
+
+func TestConvForwardGemmMatchesIm2Col(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	shapes := []ConvShape{
+		NewConvShape(3, 7, 5, 3, 3, 1, 1, 1),
+		NewConvShape(2, 9, 9, 7, 7, 2, 3, 3),
+		NewConvShape(5, 17, 13, 3, 3, 2, 1, 1),
+		NewConvShape(4, 3, 3, 3, 3, 1, 1, 1),
+		NewConvShape(3, 50, 47, 3, 3, 1, 1, 1), // wide rows: runs across several panels
+		NewConvShape(2, 8, 7, 2, 3, 3, 0, 1),
+	}
+	forEachKernel(t, func(t *testing.T) {
+		for _, s := range shapes {
+			for _, oc := range []int{1, 3, 33} {
+				t.Run(fmt.Sprintf("%dx%dx%d_k%dx%d_s%d_oc%d", s.C, s.H, s.W, s.KH, s.KW, s.Stride, oc), func(t *testing.T) {
+					x := randSlice(r, s.C*s.H*s.W)
+					w := randSlice(r, oc*s.ColRows())
+					col := make([]float32, s.ColRows()*s.ColCols())
+					Im2Col(s, x, col)
+					want := make([]float32, oc*s.ColCols())
+					SgemmRef(false, false, oc, s.ColCols(), s.ColRows(), 1, w, s.ColRows(), col, s.ColCols(), 0, want, s.ColCols())
+					got := randSlice(r, len(want))
+					for i := range got {
+						got[i] = float32(math.NaN()) // beta 0 must not read y
+					}
+					ConvForwardGemm(s, oc, w, x, 0, got)
+					if e := maxRelErr(got, want); e > 1e-5 {
+						t.Fatalf("relative error %.3g", e)
+					}
+				})
+			}
+		}
+	})
+}

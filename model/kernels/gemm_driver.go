@@ -1,0 +1,223 @@
+package kernels
+
+import (
+	"sort"
+	"sync"
+	"unsafe"
+)
+
+// ukernel is a register-tiled micro-kernel and the cache blocking that suits
+// it. fn adds the mr x nr product of a packed A panel (kc steps of mr
+// values) and a packed B panel (kc steps of nr values) onto the tile of C at
+// c (row stride ldc elements): C[i][j] += sum_p a[p*mr+i] * b[p*nr+j].
+type ukernel struct {
+	name       string // XNNPACK-style: what it computes, tile, ISA
+	priority   int    // the usable kernel with the highest priority runs
+	mr, nr     int
+	kc, mc, nc int
+	usable     func() bool
+	fn         func(kc int, a, b, c unsafe.Pointer, ldc int)
+}
+
+// gemmKernels lists the micro-kernels of this build, best first; files
+// with build tags add theirs in init. active is the one Sgemm uses.
+var (
+	gemmKernels []*ukernel
+	active      *ukernel
+)
+
+func registerKernel(k *ukernel) {
+	gemmKernels = append(gemmKernels, k)
+	sort.SliceStable(gemmKernels, func(i, j int) bool { return gemmKernels[i].priority > gemmKernels[j].priority })
+	pickKernel()
+}
+
+func pickKernel() {
+	for _, k := range gemmKernels {
+		if k.usable == nil || k.usable() {
+			active = k
+			return
+		}
+	}
+}
+
+// KernelName says which GEMM micro-kernel this process runs.
+func KernelName() string { return active.name }
+
+// gemmPlan is one C += alpha * A * B, with A read as a k x m view (A^T) and
+// B as a k x n view, and C[i][j] at c[i*rsc + j*csc].
+type gemmPlan struct {
+	m, n, k  int
+	alpha    float32
+	a, b     view
+	c        []float32
+	rsc, csc int
+	kern     *ukernel
+}
+
+// gemm runs C += alpha*op(A)*op(B) with the active kernel, choosing the
+// orientation that keeps the micro-kernel's tile fullest (computing C^T =
+// B^T A^T when that wastes less, e.g. for the 49-column layers), and
+// spreading the work over the worker pool.
+func gemm(m, n, k int, alpha float32, a, b view, c []float32, rsc, csc int) {
+	gemmWith(active, m, n, k, alpha, a, b, c, rsc, csc)
+}
+
+func gemmWith(kern *ukernel, m, n, k int, alpha float32, a, b view, c []float32, rsc, csc int) {
+	p := gemmPlan{m: m, n: n, k: k, alpha: alpha, a: a, b: b, c: c, rsc: rsc, csc: csc, kern: kern}
+	// The swapped orientation stores C transposed (through a buffer, see
+	// run), so it has to win clearly.
+	if fill(n, kern.mr)*fill(m, kern.nr) > fill(m, kern.mr)*fill(n, kern.nr)*1.08 {
+		p.m, p.n, p.a, p.b, p.rsc, p.csc = n, m, b, a, csc, rsc
+	}
+	if threads := pool.threadsFor(&p); threads > 1 && pool.run(&p, threads) {
+		return
+	}
+	s := getScratch()
+	s.plan = p // the plan lives in the scratch, not on the heap per call
+	s.plan.run(s, 0, 1)
+	s.plan = gemmPlan{}
+	putScratch(s)
+}
+
+// fill is the fraction of a dimension of size d that tiles of t use.
+func fill(d, t int) float64 {
+	return float64(d) / float64((d+t-1)/t*t)
+}
+
+// scratch holds one participant's packing buffers.
+type scratch struct {
+	a, b []float32
+	tile []float32
+	ct   []float32 // C computed row-major when the real C is transposed
+	plan gemmPlan
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+func getScratch() *scratch  { return scratchPool.Get().(*scratch) }
+func putScratch(s *scratch) { scratchPool.Put(s) }
+
+func (s *scratch) size(kern *ukernel) {
+	na := roundUp(kern.mc, kern.mr) * kern.kc
+	nb := roundUp(kern.nc, kern.nr) * kern.kc
+	if len(s.a) < na {
+		s.a = make([]float32, na)
+	}
+	if len(s.b) < nb {
+		s.b = make([]float32, nb)
+	}
+	if len(s.tile) < kern.mr*kern.nr {
+		s.tile = make([]float32, kern.mr*kern.nr)
+	}
+}
+
+func roundUp(x, m int) int { return (x + m - 1) / m * m }
+
+// run computes part `part` of `parts`: the work is split along n (whole
+// tiles of columns) or m (whole tiles of rows), whichever duplicates less
+// packing (each part packs all of the other operand).
+func (p *gemmPlan) run(s *scratch, part, parts int) {
+	kern := p.kern
+	s.size(kern)
+	m0, m1, n0, n1 := 0, p.m, 0, p.n
+	if parts > 1 {
+		if p.splitN(parts) {
+			n0, n1 = splitRange(p.n, kern.nr, part, parts)
+		} else {
+			m0, m1 = splitRange(p.m, kern.mr, part, parts)
+		}
+	}
+	if m0 >= m1 || n0 >= n1 {
+		return
+	}
+	if p.csc != 1 {
+		// C is stored transposed (or strided): compute this part's block
+		// into a row-major buffer with the fast stores, then add it to C
+		// once, instead of scattering every tile after every kc block.
+		bm, bn := m1-m0, n1-n0
+		if len(s.ct) < bm*bn {
+			s.ct = make([]float32, bm*bn)
+		}
+		ct := s.ct[:bm*bn]
+		clear(ct)
+		sub := *p
+		sub.c, sub.rsc, sub.csc = ct, bn, 1
+		sub.m, sub.n = bm, bn
+		sub.a.shift(m0)
+		sub.b.shift(n0)
+		sub.block(s, 0, bm, 0, bn)
+		for i := 0; i < bm; i++ {
+			row := ct[i*bn : (i+1)*bn]
+			cc := p.c[(m0+i)*p.rsc+n0*p.csc:]
+			for j, v := range row {
+				cc[j*p.csc] += v
+			}
+		}
+		return
+	}
+	p.block(s, m0, m1, n0, n1)
+}
+
+// block computes rows [m0, m1) and columns [n0, n1) of C.
+func (p *gemmPlan) block(s *scratch, m0, m1, n0, n1 int) {
+	kern := p.kern
+	mr, nr := kern.mr, kern.nr
+	for jc := n0; jc < n1; jc += kern.nc {
+		nc := min(kern.nc, n1-jc)
+		for pc := 0; pc < p.k; pc += kern.kc {
+			kc := min(kern.kc, p.k-pc)
+			packPanels(s.b, &p.b, pc, kc, jc, nc, nr, 1)
+			for ic := m0; ic < m1; ic += kern.mc {
+				mc := min(kern.mc, m1-ic)
+				packPanels(s.a, &p.a, pc, kc, ic, mc, mr, p.alpha)
+				for jr := 0; jr < nc; jr += nr {
+					bp := unsafe.Pointer(&s.b[jr*kc])
+					w := min(nr, nc-jr)
+					for ir := 0; ir < mc; ir += mr {
+						ap := unsafe.Pointer(&s.a[ir*kc])
+						h := min(mr, mc-ir)
+						i, j := ic+ir, jc+jr
+						if h == mr && w == nr && p.csc == 1 {
+							kern.fn(kc, ap, bp, unsafe.Pointer(&p.c[i*p.rsc+j]), p.rsc)
+							continue
+						}
+						// Edge or transposed tile: compute into a small
+						// buffer, then add what belongs to C.
+						t := s.tile[:mr*nr]
+						clear(t)
+						kern.fn(kc, ap, bp, unsafe.Pointer(&t[0]), nr)
+						for ii := 0; ii < h; ii++ {
+							row := p.c[(i+ii)*p.rsc+j*p.csc:]
+							for jj := 0; jj < w; jj++ {
+								row[jj*p.csc] += t[ii*nr+jj]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// splitN decides the split direction: along n when there are enough
+// column tiles and A (duplicated per part) is the smaller operand.
+func (p *gemmPlan) splitN(parts int) bool {
+	tn := (p.n + p.kern.nr - 1) / p.kern.nr
+	tm := (p.m + p.kern.mr - 1) / p.kern.mr
+	if tn < parts {
+		return false
+	}
+	if tm < parts {
+		return true
+	}
+	return p.m <= p.n
+}
+
+// splitRange returns part of [0, d) in whole tiles of t, balanced.
+func splitRange(d, t, part, parts int) (int, int) {
+	tiles := (d + t - 1) / t
+	lo := tiles * part / parts * t
+	hi := tiles * (part + 1) / parts * t
+	return min(lo, d), min(hi, d)
+}
