@@ -7,16 +7,18 @@ import (
 )
 
 // ukernel is a register-tiled micro-kernel and the cache blocking that suits
-// it. fn adds the mr x nr product of a packed A panel (kc steps of mr
-// values) and a packed B panel (kc steps of nr values) onto the tile of C at
-// c (row stride ldc elements): C[i][j] += sum_p a[p*mr+i] * b[p*nr+j].
+// it. fn adds the mr x nr product of an A panel and a packed B panel (kc
+// steps of nr values) onto the tile of C at c (row stride ldc elements):
+// C[i][j] += sum_p A(i, p) * b[p*nr+j], where A(i, p) is the float32 at
+// byte offset p*aps + i*ajs from a (a packed panel has aps = 4*mr, ajs = 4;
+// a row-major matrix read in place has aps = 4, ajs = 4*lda).
 type ukernel struct {
 	name       string // XNNPACK-style: what it computes, tile, ISA
 	priority   int    // the usable kernel with the highest priority runs
 	mr, nr     int
 	kc, mc, nc int
 	usable     func() bool
-	fn         func(kc int, a, b, c unsafe.Pointer, ldc int)
+	fn         func(kc int, a unsafe.Pointer, aps, ajs uintptr, b, c unsafe.Pointer, ldc int)
 }
 
 // gemmKernels lists the micro-kernels of this build, best first; files
@@ -65,10 +67,9 @@ func gemm(m, n, k int, alpha float32, a, b view, c []float32, rsc, csc int) {
 
 func gemmWith(kern *ukernel, m, n, k int, alpha float32, a, b view, c []float32, rsc, csc int) {
 	p := gemmPlan{m: m, n: n, k: k, alpha: alpha, a: a, b: b, c: c, rsc: rsc, csc: csc, kern: kern}
-	// The swapped orientation stores C transposed (through a buffer, see
-	// run), so it has to win clearly.
-	if fill(n, kern.mr)*fill(m, kern.nr) > fill(m, kern.mr)*fill(n, kern.nr)*1.08 {
-		p.m, p.n, p.a, p.b, p.rsc, p.csc = n, m, b, a, csc, rsc
+	q := gemmPlan{m: n, n: m, k: k, alpha: alpha, a: b, b: a, c: c, rsc: csc, csc: rsc, kern: kern}
+	if q.cost() < 0.97*p.cost() {
+		p = q
 	}
 	if threads := pool.threadsFor(&p); threads > 1 && pool.run(&p, threads) {
 		return
@@ -80,9 +81,34 @@ func gemmWith(kern *ukernel, m, n, k int, alpha float32, a, b view, c []float32,
 	putScratch(s)
 }
 
-// fill is the fraction of a dimension of size d that tiles of t use.
-func fill(d, t int) float64 {
-	return float64(d) / float64((d+t-1)/t*t)
+// cost estimates a plan's time in multiply-adds of the micro-kernel: the
+// padded tiles it computes, plus packing (per element: a strided gather
+// costs about as much as 48 multiply-adds, a contiguous copy 5, an im2col
+// row 8; measured roughly on Zen 3), plus the transposed store of C. It
+// picks the orientation: computing C^T = B^T A^T fills the tiles better
+// for thin matrices (49 columns), but only pays when its operands pack
+// cheaply.
+func (p *gemmPlan) cost() float64 {
+	kern := p.kern
+	c := float64(roundUp(p.m, kern.mr)) * float64(roundUp(p.n, kern.nr)) * float64(p.k)
+	c += packCost(&p.b) * float64(p.k) * float64(p.n)
+	if p.a.im2col || p.alpha != 1 {
+		c += packCost(&p.a) * float64(p.k) * float64(p.m) * float64((p.n+kern.nc-1)/kern.nc)
+	}
+	if p.csc != 1 {
+		c += 20 * float64(p.m) * float64(p.n)
+	}
+	return c
+}
+
+func packCost(v *view) float64 {
+	switch {
+	case v.im2col:
+		return 8
+	case v.js == 1:
+		return 5
+	}
+	return 48
 }
 
 // scratch holds one participant's packing buffers.
@@ -93,10 +119,30 @@ type scratch struct {
 	plan gemmPlan
 }
 
-var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+// scratches is a free list of packing buffers, one per goroutine running a
+// GEMM at the same time. Unlike a sync.Pool it is not emptied by the
+// garbage collector, so a steady training step allocates nothing.
+var scratches struct {
+	sync.Mutex
+	free []*scratch
+}
 
-func getScratch() *scratch  { return scratchPool.Get().(*scratch) }
-func putScratch(s *scratch) { scratchPool.Put(s) }
+func getScratch() *scratch {
+	scratches.Lock()
+	defer scratches.Unlock()
+	if n := len(scratches.free); n > 0 {
+		s := scratches.free[n-1]
+		scratches.free = scratches.free[:n-1]
+		return s
+	}
+	return new(scratch)
+}
+
+func putScratch(s *scratch) {
+	scratches.Lock()
+	scratches.free = append(scratches.free, s)
+	scratches.Unlock()
+}
 
 func (s *scratch) size(kern *ukernel) {
 	na := roundUp(kern.mc, kern.mr) * kern.kc
@@ -160,9 +206,18 @@ func (p *gemmPlan) run(s *scratch, part, parts int) {
 }
 
 // block computes rows [m0, m1) and columns [n0, n1) of C.
+//
+// B is always packed (the micro-kernel loads nr contiguous values per step).
+// A is read in place when it is a dense matrix and alpha is 1: the kernel
+// only broadcasts mr scalars per step, which it can fetch through two
+// strides as well as from a packed panel, so the weights of a convolution
+// are never copied. Only a last panel with fewer than mr rows is packed
+// (zero-padded), so that the kernel never reads past the matrix.
 func (p *gemmPlan) block(s *scratch, m0, m1, n0, n1 int) {
 	kern := p.kern
 	mr, nr := kern.mr, kern.nr
+	direct := !p.a.im2col && p.alpha == 1
+	const f32 = 4
 	for jc := n0; jc < n1; jc += kern.nc {
 		nc := min(kern.nc, n1-jc)
 		for pc := 0; pc < p.k; pc += kern.kc {
@@ -170,23 +225,38 @@ func (p *gemmPlan) block(s *scratch, m0, m1, n0, n1 int) {
 			packPanels(s.b, &p.b, pc, kc, jc, nc, nr, 1)
 			for ic := m0; ic < m1; ic += kern.mc {
 				mc := min(kern.mc, m1-ic)
-				packPanels(s.a, &p.a, pc, kc, ic, mc, mr, p.alpha)
+				full := mc / mr * mr // rows in whole panels
+				if !direct {
+					packPanels(s.a, &p.a, pc, kc, ic, mc, mr, p.alpha)
+				} else if full < mc {
+					packPanels(s.a, &p.a, pc, kc, ic+full, mc-full, mr, 1)
+				}
 				for jr := 0; jr < nc; jr += nr {
 					bp := unsafe.Pointer(&s.b[jr*kc])
 					w := min(nr, nc-jr)
 					for ir := 0; ir < mc; ir += mr {
-						ap := unsafe.Pointer(&s.a[ir*kc])
+						var ap unsafe.Pointer
+						aps, ajs := uintptr(mr*f32), uintptr(f32)
+						switch {
+						case !direct:
+							ap = unsafe.Pointer(&s.a[ir*kc])
+						case ir < full:
+							ap = unsafe.Pointer(&p.a.data[pc*p.a.ps+(ic+ir)*p.a.js])
+							aps, ajs = uintptr(p.a.ps*f32), uintptr(p.a.js*f32)
+						default:
+							ap = unsafe.Pointer(&s.a[0])
+						}
 						h := min(mr, mc-ir)
 						i, j := ic+ir, jc+jr
 						if h == mr && w == nr && p.csc == 1 {
-							kern.fn(kc, ap, bp, unsafe.Pointer(&p.c[i*p.rsc+j]), p.rsc)
+							kern.fn(kc, ap, aps, ajs, bp, unsafe.Pointer(&p.c[i*p.rsc+j]), p.rsc)
 							continue
 						}
 						// Edge or transposed tile: compute into a small
 						// buffer, then add what belongs to C.
 						t := s.tile[:mr*nr]
 						clear(t)
-						kern.fn(kc, ap, bp, unsafe.Pointer(&t[0]), nr)
+						kern.fn(kc, ap, aps, ajs, bp, unsafe.Pointer(&t[0]), nr)
 						for ii := 0; ii < h; ii++ {
 							row := p.c[(i+ii)*p.rsc+j*p.csc:]
 							for jj := 0; jj < w; jj++ {

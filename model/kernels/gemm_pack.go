@@ -1,5 +1,7 @@
 package kernels
 
+import "unsafe"
+
 // view is how the GEMM driver reads an operand: a k x w matrix (k is the
 // reduction dimension). A dense view holds element (p, j) at
 // data[p*ps + j*js]; an im2col view is the im2col matrix of one image (in
@@ -41,32 +43,75 @@ func packPanels(dst []float32, v *view, p0, kc, j0, w, nr int, alpha float32) {
 			for p := 0; p < kc; p++ {
 				row := pd[p*nr : p*nr+nr]
 				im2colRow(&v.conv, v.data, p0+p, v.j0+jq, row[:wq])
-				clear(row[wq:])
+				if wq < nr {
+					clear(row[wq:])
+				}
 			}
 		case v.js == 1:
 			for p := 0; p < kc; p++ {
 				src := v.data[(p0+p)*v.ps+jq : (p0+p)*v.ps+jq+wq]
 				row := pd[p*nr : p*nr+nr]
 				copy(row, src)
-				clear(row[wq:])
-			}
-		default:
-			// Columns are strided: walk each column down, so that the
-			// source is read contiguously when ps == 1.
-			for jj := 0; jj < wq; jj++ {
-				col := v.data[(jq+jj)*v.js:]
-				for p := 0; p < kc; p++ {
-					pd[p*nr+jj] = col[(p0+p)*v.ps]
+				if wq < nr {
+					clear(row[wq:])
 				}
 			}
-			for p := 0; p < kc; p++ {
-				clear(pd[p*nr+wq : p*nr+nr])
-			}
+		default:
+			packStrided(pd, v, p0, kc, jq, wq, nr)
 		}
 		if alpha != 1 {
 			for i := range pd {
 				pd[i] *= alpha
 			}
+		}
+	}
+}
+
+// packStrided packs a panel whose columns are strided in the source (a
+// transposed operand): it walks 8 columns at a time down the rows, so that
+// each step writes 8 contiguous floats of the panel and reads 8 streams
+// that are contiguous when ps == 1. The bounds of the whole block are
+// checked once up front; the loop then uses raw pointers.
+func packStrided(pd []float32, v *view, p0, kc, jq, wq, nr int) {
+	if kc == 0 || wq == 0 {
+		return
+	}
+	_ = pd[kc*nr-1]
+	last := (p0+kc-1)*v.ps + (jq+wq-1)*v.js
+	_ = v.data[last]
+	base := unsafe.Pointer(&v.data[0])
+	ps, js := uintptr(v.ps)*4, uintptr(v.js)*4
+	dst := unsafe.Pointer(&pd[0])
+	jj := 0
+	for ; jj+8 <= wq; jj += 8 {
+		s0 := unsafe.Add(base, uintptr(p0)*ps+uintptr(jq+jj)*js)
+		d := unsafe.Add(dst, jj*4)
+		for p := 0; p < kc; p++ {
+			o := (*[8]float32)(d)
+			o[0] = *(*float32)(s0)
+			o[1] = *(*float32)(unsafe.Add(s0, js))
+			o[2] = *(*float32)(unsafe.Add(s0, 2*js))
+			o[3] = *(*float32)(unsafe.Add(s0, 3*js))
+			o[4] = *(*float32)(unsafe.Add(s0, 4*js))
+			o[5] = *(*float32)(unsafe.Add(s0, 5*js))
+			o[6] = *(*float32)(unsafe.Add(s0, 6*js))
+			o[7] = *(*float32)(unsafe.Add(s0, 7*js))
+			s0 = unsafe.Add(s0, ps)
+			d = unsafe.Add(d, nr*4)
+		}
+	}
+	for ; jj < wq; jj++ {
+		s0 := unsafe.Add(base, uintptr(p0)*ps+uintptr(jq+jj)*js)
+		d := unsafe.Add(dst, jj*4)
+		for p := 0; p < kc; p++ {
+			*(*float32)(d) = *(*float32)(s0)
+			s0 = unsafe.Add(s0, ps)
+			d = unsafe.Add(d, nr*4)
+		}
+	}
+	if wq < nr {
+		for p := 0; p < kc; p++ {
+			clear(pd[p*nr+wq : p*nr+nr])
 		}
 	}
 }

@@ -18,7 +18,7 @@ import (
 // 4x16 and 40-45 for 6x16. The B panel (kc x 32) stays in L1: kc = 128.
 func init() {
 	registerKernel(&ukernel{
-		name: "f32_gemm_2x32__avx2_fma", priority: 10, mr: 2, nr: 32, kc: 128, mc: 256, nc: 2048,
+		name: "f32_gemm_2x32__avx2_fma", priority: 10, mr: 2, nr: 32, kc: 128, mc: 128, nc: 512,
 		usable: func() bool { return archsimd.X86.AVX2() && archsimd.X86.FMA() },
 		fn:     gemm2x32AVX2,
 	})
@@ -33,12 +33,12 @@ func add8(p unsafe.Pointer, x archsimd.Float32x8) {
 	archsimd.LoadFloat32x8Array(q).Add(x).StoreArray(q)
 }
 
-func gemm2x32AVX2(kc int, a, b, c unsafe.Pointer, ldc int) {
+func gemm2x32AVX2(kc int, a unsafe.Pointer, aps, ajs uintptr, b, c unsafe.Pointer, ldc int) {
 	var c00, c01, c02, c03, c10, c11, c12, c13 archsimd.Float32x8
 	p := 0
 	for ; p+2 <= kc; p += 2 {
 		a0 := archsimd.BroadcastFloat32x8(*(*float32)(a))
-		a1 := archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(a, 4)))
+		a1 := archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(a, ajs)))
 		c00 = ld8(b, 0).MulAdd(a0, c00)
 		c01 = ld8(b, 32).MulAdd(a0, c01)
 		c02 = ld8(b, 64).MulAdd(a0, c02)
@@ -47,8 +47,9 @@ func gemm2x32AVX2(kc int, a, b, c unsafe.Pointer, ldc int) {
 		c11 = ld8(b, 32).MulAdd(a1, c11)
 		c12 = ld8(b, 64).MulAdd(a1, c12)
 		c13 = ld8(b, 96).MulAdd(a1, c13)
-		a2 := archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(a, 8)))
-		a3 := archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(a, 12)))
+		a = unsafe.Add(a, aps)
+		a2 := archsimd.BroadcastFloat32x8(*(*float32)(a))
+		a3 := archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(a, ajs)))
 		c00 = ld8(b, 128).MulAdd(a2, c00)
 		c01 = ld8(b, 160).MulAdd(a2, c01)
 		c02 = ld8(b, 192).MulAdd(a2, c02)
@@ -57,12 +58,12 @@ func gemm2x32AVX2(kc int, a, b, c unsafe.Pointer, ldc int) {
 		c11 = ld8(b, 160).MulAdd(a3, c11)
 		c12 = ld8(b, 192).MulAdd(a3, c12)
 		c13 = ld8(b, 224).MulAdd(a3, c13)
-		a = unsafe.Add(a, 16)
+		a = unsafe.Add(a, aps)
 		b = unsafe.Add(b, 256)
 	}
 	if p < kc {
 		a0 := archsimd.BroadcastFloat32x8(*(*float32)(a))
-		a1 := archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(a, 4)))
+		a1 := archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(a, ajs)))
 		c00 = ld8(b, 0).MulAdd(a0, c00)
 		c01 = ld8(b, 32).MulAdd(a0, c01)
 		c02 = ld8(b, 64).MulAdd(a0, c02)

@@ -9,34 +9,33 @@ func init() {
 	registerKernel(&ukernel{name: "f32_gemm_4x4__scalar", mr: 4, nr: 4, kc: 256, mc: 128, nc: 1024, fn: gemm4x4Scalar})
 }
 
-func gemm4x4Scalar(kc int, a, b, c unsafe.Pointer, ldc int) {
+func gemm4x4Scalar(kc int, a unsafe.Pointer, aps, ajs uintptr, b, c unsafe.Pointer, ldc int) {
 	var c00, c01, c02, c03, c10, c11, c12, c13 float32
 	var c20, c21, c22, c23, c30, c31, c32, c33 float32
 	for p := 0; p < kc; p++ {
-		av := (*[4]float32)(a)
 		bv := (*[4]float32)(b)
 		b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
-		a0 := av[0]
+		a0 := *(*float32)(a)
 		c00 += a0 * b0
 		c01 += a0 * b1
 		c02 += a0 * b2
 		c03 += a0 * b3
-		a1 := av[1]
+		a1 := *(*float32)(unsafe.Add(a, ajs))
 		c10 += a1 * b0
 		c11 += a1 * b1
 		c12 += a1 * b2
 		c13 += a1 * b3
-		a2 := av[2]
+		a2 := *(*float32)(unsafe.Add(a, 2*ajs))
 		c20 += a2 * b0
 		c21 += a2 * b1
 		c22 += a2 * b2
 		c23 += a2 * b3
-		a3 := av[3]
+		a3 := *(*float32)(unsafe.Add(a, 3*ajs))
 		c30 += a3 * b0
 		c31 += a3 * b1
 		c32 += a3 * b2
 		c33 += a3 * b3
-		a = unsafe.Add(a, 16)
+		a = unsafe.Add(a, aps)
 		b = unsafe.Add(b, 16)
 	}
 	row := func(i int) *[4]float32 { return (*[4]float32)(unsafe.Add(c, 4*i*ldc)) }

@@ -3,6 +3,8 @@ package resnet
 import (
 	"fmt"
 	"testing"
+
+	"github.com/goresnet/goresnet/model/kernels"
 )
 
 // TestTrainingStepAllocatesNothing: once the workspace is planned, a
@@ -49,45 +51,73 @@ func BenchmarkResNet50(b *testing.B) {
 	for _, mode := range []string{"forward", "train"} {
 		for _, batch := range []int{1, 8} {
 			b.Run(fmt.Sprintf("%s/224/b%d", mode, batch), func(b *testing.B) {
-				ws, err := net.NewWorkspace(batch, 224, 224)
-				if err != nil {
-					b.Fatal(err)
-				}
-				x := randInput(1, ws.InputSize())
-				labels := make([]int, batch)
-				for i := range labels {
-					labels[i] = i * 7 % cfg.Classes
-				}
-				train := mode == "train"
-				step := func() {
-					if _, err := ws.Forward(x, train); err != nil {
-						b.Fatal(err)
-					}
-					if train {
-						if _, err := ws.Loss(labels, 0); err != nil {
-							b.Fatal(err)
-						}
-						if err := ws.Backward(); err != nil {
-							b.Fatal(err)
-						}
-					}
-				}
-				step() // warm up (and fault in the workspace)
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					step()
-				}
-				b.StopTimer()
-				flops := float64(ws.ForwardFLOPs())
-				if train {
-					flops *= 3
-				}
-				sec := b.Elapsed().Seconds() / float64(b.N)
-				b.ReportMetric(sec*1e3/float64(batch), "ms/img")
-				b.ReportMetric(flops/sec/1e9, "GFLOP/s")
-				b.ReportMetric(float64(ws.ActivationBytesPerImage())/(1<<20), "act-MiB/img")
+				benchStep(b, net, mode == "train", batch)
 			})
 		}
 	}
+}
+
+// BenchmarkResNet50Threads is BenchmarkResNet50 at 1 and 2 GEMM threads
+// and batch 4 for training (the comparison points with PyTorch).
+func BenchmarkResNet50Threads(b *testing.B) {
+	net, err := New(DefaultConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, threads := range []int{1, 2} {
+		for _, c := range []struct {
+			mode  string
+			batch int
+		}{{"forward", 1}, {"train", 4}} {
+			b.Run(fmt.Sprintf("t%d/%s/224/b%d", threads, c.mode, c.batch), func(b *testing.B) {
+				prev := kernels.SetThreads(threads)
+				defer kernels.SetThreads(prev)
+				benchStep(b, net, c.mode == "train", c.batch)
+			})
+		}
+	}
+}
+
+// benchStep times forward (eval mode) or a training step (forward, loss,
+// backward) at 224x224 and reports ms/img, GFLOP/s (a training step counted
+// as 3x the forward FLOPs, the usual convention), activation memory per
+// image and allocs/op.
+func benchStep(b *testing.B, net *Net, train bool, batch int) {
+	ws, err := net.NewWorkspace(batch, 224, 224)
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := randInput(1, ws.InputSize())
+	labels := make([]int, batch)
+	for i := range labels {
+		labels[i] = i * 7 % net.Config.Classes
+	}
+	step := func() {
+		if _, err := ws.Forward(x, train); err != nil {
+			b.Fatal(err)
+		}
+		if train {
+			if _, err := ws.Loss(labels, 0); err != nil {
+				b.Fatal(err)
+			}
+			if err := ws.Backward(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	step() // warm up (and fault in the workspace)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		step()
+	}
+	b.StopTimer()
+	flops := float64(ws.ForwardFLOPs())
+	if train {
+		flops *= 3
+	}
+	sec := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(sec*1e3/float64(batch), "ms/img")
+	b.ReportMetric(flops/sec/1e9, "GFLOP/s")
+	b.ReportMetric(float64(ws.ActivationBytesPerImage())/(1<<20), "act-MiB/img")
 }
