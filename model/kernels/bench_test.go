@@ -40,3 +40,29 @@ func benchSgemm(b *testing.B, threads int, prefix string) {
 		})
 	}
 }
+
+// BenchmarkPack times the packing of one kc x nc block of B from a
+// row-major matrix (contiguous), from a transposed one (strided gather),
+// and from an image (im2col), in ns per packed element.
+func BenchmarkPack(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	const kc, nc, nr = 128, 512, 32
+	src := randSlice(r, 1024*1024)
+	dst := make([]float32, kc*nc)
+	s := NewConvShape(64, 56, 56, 3, 3, 1, 1, 1)
+	for _, c := range []struct {
+		name string
+		v    view
+	}{
+		{"contiguous", view{data: src, ps: 1024, js: 1}},
+		{"strided", view{data: src, ps: 1, js: 1024}},
+		{"im2col3x3", view{data: src, im2col: true, conv: s}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				packPanels(dst, &c.v, 0, kc, 0, nc, nr, 1)
+			}
+			b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N)/float64(kc*nc), "ns/elem")
+		})
+	}
+}

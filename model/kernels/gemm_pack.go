@@ -34,36 +34,97 @@ func (v *view) shift(d int) {
 // alpha. Columns past w in the last panel are zero.
 func packPanels(dst []float32, v *view, p0, kc, j0, w, nr int, alpha float32) {
 	panels := (w + nr - 1) / nr
-	for q := 0; q < panels; q++ {
-		jq := j0 + q*nr
-		wq := min(nr, j0+w-jq)
-		pd := dst[q*kc*nr : (q+1)*kc*nr]
-		switch {
-		case v.im2col:
-			for p := 0; p < kc; p++ {
-				row := pd[p*nr : p*nr+nr]
-				im2colRow(&v.conv, v.data, p0+p, v.j0+jq, row[:wq])
-				if wq < nr {
-					clear(row[wq:])
+	if tail := panels*nr - w; tail > 0 {
+		// Zero the padding columns of the last panel once.
+		last := dst[(panels-1)*kc*nr : panels*kc*nr]
+		for p := 0; p < kc; p++ {
+			clear(last[p*nr+nr-tail : p*nr+nr])
+		}
+	}
+	switch {
+	case v.im2col:
+		// Row by row of the block: each row of the im2col matrix is made
+		// of runs copied from the image, split across the panels.
+		for p := 0; p < kc; p++ {
+			im2colRowPanels(&v.conv, v.data, p0+p, v.j0+j0, w, dst, p, kc, nr)
+		}
+	case v.js == 1:
+		for p := 0; p < kc; p++ {
+			src := v.data[(p0+p)*v.ps+j0 : (p0+p)*v.ps+j0+w]
+			q := 0
+			if nr == 32 {
+				for ; (q+1)*32 <= w; q++ {
+					*(*[32]float32)(dst[q*kc*32+p*32:]) = *(*[32]float32)(src[q*32:])
 				}
 			}
-		case v.js == 1:
-			for p := 0; p < kc; p++ {
-				src := v.data[(p0+p)*v.ps+jq : (p0+p)*v.ps+jq+wq]
-				row := pd[p*nr : p*nr+nr]
-				copy(row, src)
-				if wq < nr {
-					clear(row[wq:])
+			for ; q*nr < w; q++ {
+				copy(dst[q*kc*nr+p*nr:q*kc*nr+p*nr+nr], src[q*nr:min(w, (q+1)*nr)])
+			}
+		}
+	default:
+		for q := 0; q < panels; q++ {
+			jq := j0 + q*nr
+			packStrided(dst[q*kc*nr:(q+1)*kc*nr], v, p0, kc, jq, min(nr, j0+w-jq), nr)
+		}
+	}
+	if alpha != 1 {
+		for i := range dst[:panels*kc*nr] {
+			dst[i] *= alpha
+		}
+	}
+}
+
+// im2colRowPanels writes columns [j0, j0+w) of row p of image x's im2col
+// matrix into row prow of the panels in dst (kc x nr each). Row p is kernel
+// tap (ky, kx) of channel c; column j is output pixel (oy, ox); the value is
+// the input pixel that tap sees there, 0 in the padding. Output rows are
+// handled as runs: with stride 1 a run is a copy from one input row.
+func im2colRowPanels(s *ConvShape, x []float32, p, j0, w int, dst []float32, prow, kc, nr int) {
+	kk := s.KH * s.KW
+	c, ky, kx := p/kk, (p%kk)/s.KW, p%s.KW
+	plane := x[c*s.H*s.W : (c+1)*s.H*s.W]
+	oy, ox := j0/s.OW, j0%s.OW
+	// put writes v into column i (relative to j0) of the panels.
+	for i := 0; i < w; {
+		run := min(s.OW-ox, w-i) // output pixels left in this output row
+		iy := oy*s.Stride - s.PadH + ky
+		ix := ox*s.Stride - s.PadW + kx
+		for t := 0; t < run; {
+			// The part of the run that stays in one panel.
+			q, jj := (i+t)/nr, (i+t)%nr
+			n := min(run-t, nr-jj)
+			seg := dst[q*kc*nr+prow*nr+jj : q*kc*nr+prow*nr+jj+n]
+			switch {
+			case iy < 0 || iy >= s.H:
+				clear(seg)
+			case s.Stride == 1:
+				x0 := ix + t
+				lo := max(0, -x0)    // outputs left of the image
+				hi := min(n, s.W-x0) // outputs up to the right edge
+				if hi <= lo {
+					clear(seg)
+				} else {
+					clear(seg[:lo])
+					copy(seg[lo:hi], plane[iy*s.W+x0+lo:iy*s.W+x0+hi])
+					clear(seg[hi:])
+				}
+			default:
+				src := plane[iy*s.W : (iy+1)*s.W]
+				xx := ix + t*s.Stride
+				for u := range seg {
+					if xx >= 0 && xx < s.W {
+						seg[u] = src[xx]
+					} else {
+						seg[u] = 0
+					}
+					xx += s.Stride
 				}
 			}
-		default:
-			packStrided(pd, v, p0, kc, jq, wq, nr)
+			t += n
 		}
-		if alpha != 1 {
-			for i := range pd {
-				pd[i] *= alpha
-			}
-		}
+		i += run
+		ox = 0
+		oy++
 	}
 }
 
@@ -113,51 +174,5 @@ func packStrided(pd []float32, v *view, p0, kc, jq, wq, nr int) {
 		for p := 0; p < kc; p++ {
 			clear(pd[p*nr+wq : p*nr+nr])
 		}
-	}
-}
-
-// im2colRow writes columns [j0, j0+len(out)) of row p of image x's im2col
-// matrix into out: row p is kernel tap (ky, kx) of channel c, column j is
-// output pixel (oy, ox), and the value is the input pixel that tap sees
-// there, 0 in the padding.
-func im2colRow(s *ConvShape, x []float32, p, j0 int, out []float32) {
-	kk := s.KH * s.KW
-	c, ky, kx := p/kk, (p%kk)/s.KW, p%s.KW
-	plane := x[c*s.H*s.W : (c+1)*s.H*s.W]
-	oy, ox := j0/s.OW, j0%s.OW
-	for i := 0; i < len(out); {
-		run := min(s.OW-ox, len(out)-i) // output pixels left in this output row
-		seg := out[i : i+run]
-		iy := oy*s.Stride - s.PadH + ky
-		if iy < 0 || iy >= s.H {
-			clear(seg)
-		} else {
-			src := plane[iy*s.W : (iy+1)*s.W]
-			ix := ox*s.Stride - s.PadW + kx
-			if s.Stride == 1 {
-				// A run of consecutive input pixels with zero edges.
-				lo := max(0, -ix)      // outputs left of the image
-				hi := min(run, s.W-ix) // outputs up to the right edge
-				if hi <= lo {
-					clear(seg)
-				} else {
-					clear(seg[:lo])
-					copy(seg[lo:hi], src[ix+lo:ix+hi])
-					clear(seg[hi:])
-				}
-			} else {
-				for t := range seg {
-					if ix >= 0 && ix < s.W {
-						seg[t] = src[ix]
-					} else {
-						seg[t] = 0
-					}
-					ix += s.Stride
-				}
-			}
-		}
-		i += run
-		ox = 0
-		oy++
 	}
 }
