@@ -12,7 +12,7 @@ WASM_PKGS = ./model/... ./internal/...
 BENCH ?= .
 BENCHTIME ?= 1x
 
-.PHONY: all build run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd bench fixtures clean
+.PHONY: all build run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64 bench bench-kernels fixtures clean
 
 all: build
 
@@ -28,7 +28,7 @@ run: build
 	@echo "The browser app (app.wasm + worker.wasm, served on http://127.0.0.1:8080"
 	@echo "with the built-in digits dataset) is not built yet: see README.md, Status."
 
-test: vet test-native test-native-nosimd test-wasm test-wasm-nosimd
+test: vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64
 
 vet:
 	go vet ./...
@@ -47,10 +47,31 @@ test-wasm:
 test-wasm-nosimd:
 	GOEXPERIMENT= GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) $(WASM_PKGS)
 
+# The portable-simd GEMM kernel is the one arm64 (and other architectures)
+# run: test it on arm64 under qemu-user (Debian's qemu-user; .ci/run
+# installs it).
+test-arm64:
+	@if command -v qemu-aarch64 >/dev/null; then \
+		GOARCH=arm64 go test -exec qemu-aarch64 ./model/kernels; \
+	else \
+		echo "test-arm64: skipped, qemu-aarch64 is not installed (apt-get install qemu-user)"; \
+	fi
+
 # Benchmarks are not part of `make test`. BENCH selects, e.g.
 # make bench BENCH='ResNet50/forward'
 bench:
 	go test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) ./model/...
+
+# The kernel figures of issue 3 as tables with the CPU model: GEMM shapes
+# (1 thread, then 1 vs 2), whole-network ResNet-50 natively at 1 and 2
+# threads, then the GEMM and ResNet-50 under js/wasm in node. COUNT runs
+# each figure several times; the tables give medians.
+COUNT ?= 5
+bench-kernels:
+	go test -run '^$$' -bench 'Sgemm$$|SgemmThreads' -count $(COUNT) ./model/kernels | go run ./internal/benchtable -title "SGEMM, native"
+	go test -run '^$$' -bench 'ResNet50Threads' -benchtime 2x -count $(COUNT) ./model/resnet | go run ./internal/benchtable -title "ResNet-50 at 224, native"
+	GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) -run '^$$' -bench 'Sgemm$$' -count $(COUNT) ./model/kernels | go run ./internal/benchtable -title "SGEMM, js/wasm in node"
+	GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) -run '^$$' -bench 'ResNet50Threads/t1/forward|ResNet50/train/224/b1' -benchtime 1x -count $(COUNT) ./model/resnet | go run ./internal/benchtable -title "ResNet-50 at 224, js/wasm in node (1 thread)"
 
 # Regenerate the PyTorch parity fixtures (needs Debian's python3-torch and
 # python3-torchvision: apt-get install -y python3-torch python3-torchvision).
