@@ -52,7 +52,7 @@ test-wasm-nosimd:
 # installs it).
 test-arm64:
 	@if command -v qemu-aarch64 >/dev/null; then \
-		GOARCH=arm64 go test -exec qemu-aarch64 ./model/kernels; \
+		GOARCH=arm64 go test -short -exec qemu-aarch64 ./model/kernels; \
 	else \
 		echo "test-arm64: skipped, qemu-aarch64 is not installed (apt-get install qemu-user)"; \
 	fi
