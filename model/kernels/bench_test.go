@@ -56,7 +56,8 @@ func BenchmarkPack(b *testing.B) {
 	}{
 		{"contiguous", view{data: src, ps: 1024, js: 1}},
 		{"strided", view{data: src, ps: 1, js: 1024}},
-		{"im2col3x3", view{data: src, im2col: true, conv: s}},
+		{"im2col3x3", view{kind: im2col, data: src, conv: s}},
+		{"im2colT3x3", view{kind: im2colT, data: src, conv: s}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {

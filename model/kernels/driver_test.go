@@ -82,3 +82,49 @@ func TestConvForwardGemmMatchesIm2Col(t *testing.T) {
 		}
 	})
 }
+
+// TestConvBackwardGemms checks the fused backward paths of a convolution
+// against the materialised im2col and the reference GEMM: the weight
+// gradient through the transposed im2col view, and the input gradient of
+// stride-1 'same' convolutions as a transposed convolution.
+func TestConvBackwardGemms(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	shapes := []ConvShape{
+		NewConvShape(3, 7, 5, 3, 3, 1, 1, 1),
+		NewConvShape(5, 17, 13, 3, 3, 1, 1, 1),
+		NewConvShape(2, 9, 9, 5, 5, 1, 2, 2),
+		NewConvShape(4, 3, 3, 3, 3, 1, 1, 1),
+		NewConvShape(3, 40, 37, 3, 3, 1, 1, 1),
+		NewConvShape(2, 9, 9, 7, 7, 2, 3, 3), // filter only: stride 2
+		NewConvShape(3, 8, 7, 1, 1, 2, 0, 0),
+	}
+	forEachKernel(t, func(t *testing.T) {
+		for _, s := range shapes {
+			for _, oc := range []int{1, 3, 33} {
+				k, hw := s.ColRows(), s.ColCols()
+				x, dy, w := randSlice(r, s.C*s.H*s.W), randSlice(r, oc*hw), randSlice(r, oc*k)
+				col := make([]float32, k*hw)
+				Im2Col(s, x, col)
+				want := randSlice(r, oc*k)
+				got := append([]float32(nil), want...)
+				SgemmRef(false, true, oc, k, hw, 1, dy, hw, col, hw, 1, want, k)
+				ConvBackwardFilterGemm(s, oc, dy, x, got)
+				if e := maxRelErr(got, want); e > 1e-5 {
+					t.Fatalf("filter %+v oc %d: relative error %.3g", s, oc, e)
+				}
+				if !TransposedConvOK(s) {
+					continue
+				}
+				dcol := make([]float32, k*hw)
+				SgemmRef(true, false, k, hw, oc, 1, w, k, dy, hw, 0, dcol, hw)
+				wantDX := randSlice(r, s.C*s.H*s.W)
+				gotDX := append([]float32(nil), wantDX...)
+				Col2Im(s, dcol, wantDX) // accumulates onto the random start
+				ConvBackwardDataGemm(s, oc, w, dy, 1, gotDX)
+				if e := maxRelErr(gotDX, wantDX); e > 1e-5 {
+					t.Fatalf("data %+v oc %d: relative error %.3g", s, oc, e)
+				}
+			}
+		}
+	})
+}

@@ -44,8 +44,46 @@ func ConvForwardGemm(s ConvShape, oc int, w, x []float32, beta float32, y []floa
 	}
 	scaleC(oc, hw, beta, y, hw)
 	av := view{data: w, ps: 1, js: k}
-	bv := view{data: x, im2col: true, conv: s}
+	bv := view{kind: im2col, data: x, conv: s}
 	gemm(oc, hw, k, 1, av, bv, y, hw, 1)
+}
+
+// ConvBackwardFilterGemm adds the weight gradient of a convolution for one
+// image to dw: dw (oc x C*KH*KW) += dy (oc x OH*OW) . im2col(x)^T, reading
+// the image through the transposed im2col view (no im2col buffer).
+func ConvBackwardFilterGemm(s ConvShape, oc int, dy, x, dw []float32) {
+	k, hw := s.ColRows(), s.ColCols()
+	if len(dw) < oc*k || len(x) < s.C*s.H*s.W || len(dy) < oc*hw {
+		panic(fmt.Sprintf("kernels.ConvBackwardFilterGemm: buffers too small for %+v with %d output channels", s, oc))
+	}
+	av := view{data: dy, ps: 1, js: hw}
+	bv := view{kind: im2colT, data: x, conv: s}
+	gemm(oc, k, hw, 1, av, bv, dw, k, 1)
+}
+
+// TransposedConvOK reports whether ConvBackwardDataGemm handles the shape:
+// stride 1 and an output as large as the input ('same' padding).
+func TransposedConvOK(s ConvShape) bool {
+	return s.Stride == 1 && s.OH == s.H && s.OW == s.W
+}
+
+// ConvBackwardDataGemm computes the input gradient of a stride-1 'same'
+// convolution for one image, dx = T(dy) + beta*dx, as the transposed
+// convolution: a convolution of dy (oc channels) with the flipped kernel,
+// im2col fused into packing, so no column buffer and no col2im pass.
+func ConvBackwardDataGemm(s ConvShape, oc int, w, dy []float32, beta float32, dx []float32) {
+	if !TransposedConvOK(s) {
+		panic(fmt.Sprintf("kernels.ConvBackwardDataGemm: needs stride 1 and same padding, got %+v", s))
+	}
+	kk, hw := s.KH*s.KW, s.H*s.W
+	if len(w) < oc*s.C*kk || len(dy) < oc*hw || len(dx) < s.C*hw {
+		panic(fmt.Sprintf("kernels.ConvBackwardDataGemm: buffers too small for %+v with %d output channels", s, oc))
+	}
+	t := NewConvShape(oc, s.OH, s.OW, s.KH, s.KW, 1, s.KH-1-s.PadH, s.KW-1-s.PadW)
+	scaleC(s.C, hw, beta, dx, hw)
+	av := view{kind: flipped, data: w, flipC: s.C, flipKK: kk}
+	bv := view{kind: im2col, data: dy, conv: t}
+	gemm(s.C, hw, oc*kk, 1, av, bv, dx, hw, 1)
 }
 
 // scaleC does C *= beta, treating beta == 0 as an overwrite with zeros.

@@ -93,7 +93,7 @@ func (p *gemmPlan) cost() float64 {
 	kern := p.kern
 	c := float64(roundUp(p.m, kern.mr)) * float64(roundUp(p.n, kern.nr)) * float64(p.k)
 	c += packCost(&p.b) * float64(p.k) * float64(p.n)
-	if p.a.im2col || p.alpha != 1 {
+	if p.a.kind != dense || p.alpha != 1 {
 		c += packCost(&p.a) * float64(p.k) * float64(p.m) * float64((p.n+kern.nc-1)/kern.nc)
 	}
 	if p.csc != 1 {
@@ -104,8 +104,12 @@ func (p *gemmPlan) cost() float64 {
 
 func packCost(v *view) float64 {
 	switch {
-	case v.im2col:
+	case v.kind == im2col:
 		return 27
+	case v.kind == im2colT:
+		return 35
+	case v.kind == flipped:
+		return 20
 	case v.js == 1:
 		return 12
 	}
@@ -217,7 +221,7 @@ func (p *gemmPlan) run(s *scratch, part, parts int) {
 func (p *gemmPlan) block(s *scratch, m0, m1, n0, n1 int) {
 	kern := p.kern
 	mr, nr := kern.mr, kern.nr
-	direct := !p.a.im2col && p.alpha == 1
+	direct := p.a.kind == dense && p.alpha == 1
 	const f32 = 4
 	for jc := n0; jc < n1; jc += kern.nc {
 		nc := min(kern.nc, n1-jc)

@@ -3,25 +3,45 @@ package kernels
 import "unsafe"
 
 // view is how the GEMM driver reads an operand: a k x w matrix (k is the
-// reduction dimension). A dense view holds element (p, j) at
-// data[p*ps + j*js]; an im2col view is the im2col matrix of one image (in
-// data), rows (c, ky, kx) and columns (oy, ox), read from the image on the
-// fly. Views are values (no pointers to the caller's stack), so a GEMM
+// reduction dimension) of one of these kinds:
+//
+//   - dense: element (p, j) at data[p*ps + j*js];
+//   - im2col: the im2col matrix of the image in data, rows (c, ky, kx),
+//     columns (oy, ox), read from the image on the fly (convolution);
+//   - im2colT: its transpose, rows (oy, ox), columns (c, ky, kx) (the
+//     weight gradient of a convolution);
+//   - flipped: the weights in data of a convolution with flipC input
+//     channels, read as the kernel of its transposed convolution: rows
+//     (oc, ky', kx'), columns c, element w[oc][c][KH-1-ky'][KW-1-kx'] (the
+//     input gradient of a stride-1 convolution).
+//
+// Views are values (no pointers to the caller's stack), so a GEMM
 // allocates nothing.
 type view struct {
+	kind   viewKind
 	data   []float32
 	ps, js int
-	im2col bool
-	conv   ConvShape
-	j0     int // im2col: the first column
+	conv   ConvShape // im2col, im2colT
+	flipC  int       // flipped: input channels of the forward convolution
+	flipKK int       // flipped: KH*KW
+	j0     int       // non-dense kinds: the first column
 }
+
+type viewKind uint8
+
+const (
+	dense viewKind = iota
+	im2col
+	im2colT
+	flipped
+)
 
 // shift makes column j of the view what column j+d was.
 func (v *view) shift(d int) {
 	if d == 0 {
 		return
 	}
-	if v.im2col {
+	if v.kind != dense {
 		v.j0 += d
 		return
 	}
@@ -42,11 +62,32 @@ func packPanels(dst []float32, v *view, p0, kc, j0, w, nr int, alpha float32) {
 		}
 	}
 	switch {
-	case v.im2col:
+	case v.kind == im2col:
 		// Row by row of the block: each row of the im2col matrix is made
 		// of runs copied from the image, split across the panels.
 		for p := 0; p < kc; p++ {
 			im2colRowPanels(&v.conv, v.data, p0+p, v.j0+j0, w, dst, p, kc, nr)
+		}
+	case v.kind == im2colT:
+		// Column by column: a column is a stretch of one im2col row, made
+		// in a small buffer and spread down the panel.
+		var buf [512]float32 // kc is at most 512 for every kernel
+		seg := buf[:kc]
+		for jj := 0; jj < w; jj++ {
+			im2colRowPanels(&v.conv, v.data, v.j0+j0+jj, p0, kc, seg, 0, 1, kc)
+			pd := dst[(jj/nr)*kc*nr+jj%nr:]
+			for p, x := range seg {
+				pd[p*nr] = x
+			}
+		}
+	case v.kind == flipped:
+		c, kk := v.flipC, v.flipKK
+		for p := 0; p < kc; p++ {
+			oc, t := (p0+p)/kk, kk-1-(p0+p)%kk
+			base := oc*c*kk + t + (v.j0+j0)*kk
+			for jj := 0; jj < w; jj++ {
+				dst[(jj/nr)*kc*nr+p*nr+jj%nr] = v.data[base+jj*kk]
+			}
 		}
 	case v.js == 1:
 		for p := 0; p < kc; p++ {

@@ -27,10 +27,12 @@ func (g Conv2D) InSize() int     { return g.N * g.C * g.H * g.W }
 func (g Conv2D) OutSize() int    { return g.N * g.OC * g.OH * g.OW }
 func (g Conv2D) WeightSize() int { return g.OC * g.C * g.KH * g.KW }
 
-// ColSize is the scratch (in elements) that Forward and Backward need for
-// one image's im2col matrix; 0 for pointwise convolutions.
+// ColSize is the scratch (in elements) that Backward needs for one image's
+// im2col matrix: only the input gradient of strided convolutions uses one
+// (GEMM, then col2im); every other path reads the image or the gradient
+// through fused packing.
 func (g Conv2D) ColSize() int {
-	if g.Pointwise() {
+	if g.Pointwise() || kernels.TransposedConvOK(g.ConvShape) {
 		return 0
 	}
 	return g.ColRows() * g.ColCols()
@@ -61,36 +63,43 @@ func (g Conv2D) Forward(y, x, w, col []float32) {
 // Backward computes, from dy, the weight gradient dw += dy_n . im2col(x_n)^T
 // (when dw is not nil) and the input gradient dx = col2im(w^T . dy_n) (when
 // dx is not nil; added to dx instead of written when accumDX is set, which is
-// how a residual block sums its two paths).
+// how a residual block sums its two paths). The paths:
+//   - pointwise: both are plain GEMMs on the activations;
+//   - weight gradient: im2col fused into the GEMM's packing;
+//   - input gradient, stride 1 'same': a transposed convolution (the
+//     flipped kernel over dy), again with im2col fused, no col2im;
+//   - input gradient, strided: GEMM into col, then col2im.
 func (g Conv2D) Backward(dx, dw, dy, x, w, col []float32, accumDX bool) {
 	in, out := g.C*g.H*g.W, g.OC*g.OH*g.OW
 	k, hw := g.ColRows(), g.ColCols()
+	beta := float32(0)
+	if accumDX {
+		beta = 1
+	}
 	for n := 0; n < g.N; n++ {
-		dyn := dy[n*out : (n+1)*out]
+		dyn, xn := dy[n*out:(n+1)*out], x[n*in:(n+1)*in]
 		if dw != nil {
-			b := x[n*in : (n+1)*in]
-			if !g.Pointwise() {
-				kernels.Im2Col(g.ConvShape, b, col)
-				b = col
+			if g.Pointwise() {
+				kernels.Sgemm(false, true, g.OC, k, hw, 1, dyn, hw, xn, hw, 1, dw, k)
+			} else {
+				kernels.ConvBackwardFilterGemm(g.ConvShape, g.OC, dyn, xn, dw)
 			}
-			kernels.Sgemm(false, true, g.OC, k, hw, 1, dyn, hw, b, hw, 1, dw, k)
 		}
 		if dx == nil {
 			continue
 		}
 		dxn := dx[n*in : (n+1)*in]
-		if g.Pointwise() {
-			beta := float32(0)
-			if accumDX {
-				beta = 1
-			}
+		switch {
+		case g.Pointwise():
 			kernels.Sgemm(true, false, k, hw, g.OC, 1, w, k, dyn, hw, beta, dxn, hw)
-			continue
+		case kernels.TransposedConvOK(g.ConvShape):
+			kernels.ConvBackwardDataGemm(g.ConvShape, g.OC, w, dyn, beta, dxn)
+		default:
+			kernels.Sgemm(true, false, k, hw, g.OC, 1, w, k, dyn, hw, 0, col, hw)
+			if !accumDX {
+				clear(dxn)
+			}
+			kernels.Col2Im(g.ConvShape, col, dxn)
 		}
-		kernels.Sgemm(true, false, k, hw, g.OC, 1, w, k, dyn, hw, 0, col, hw)
-		if !accumDX {
-			clear(dxn)
-		}
-		kernels.Col2Im(g.ConvShape, col, dxn)
 	}
 }
