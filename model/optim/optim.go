@@ -85,6 +85,32 @@ func New(cfg Config, net *resnet.Net) (*Optimizer, error) {
 	return o, nil
 }
 
+// State is what a checkpoint keeps of an optimizer to resume it exactly.
+type State struct {
+	M, V    []float32 // nil when the optimizer has none
+	Steps   int
+	Started []bool // per parameter: its momentum buffer exists
+}
+
+// State returns the optimizer's state (sharing its slices).
+func (o *Optimizer) State() State {
+	return State{M: o.M, V: o.V, Steps: o.Steps, Started: o.started}
+}
+
+// SetState restores a state saved by State for the same network and
+// optimizer kind; mismatched sizes are an error.
+func (o *Optimizer) SetState(s State) error {
+	if len(s.M) != len(o.M) || len(s.V) != len(o.V) || len(s.Started) != len(o.started) {
+		return fmt.Errorf("optimizer state does not fit: %d/%d/%d values where %s needs %d/%d/%d",
+			len(s.M), len(s.V), len(s.Started), o.Config.Kind, len(o.M), len(o.V), len(o.started))
+	}
+	copy(o.M, s.M)
+	copy(o.V, s.V)
+	copy(o.started, s.Started)
+	o.Steps = s.Steps
+	return nil
+}
+
 // Step applies one update with learning rate lr to every trainable
 // parameter, then the max-norm constraint if configured. It does not clear
 // the gradients.
