@@ -138,10 +138,18 @@ func SaveNet(net *resnet.Net, path string, extra map[string]string) error {
 }
 
 // InferConfig fills in what a weights file says about the network it holds:
-// class count and width divisor from the tensors' shapes (a class count
-// already set in cfg must agree), the head and its dropout rate from the
-// metadata when present.
+// the architecture when cfg.Arch is empty (from the blocks the tensor names
+// show), class count and width divisor from the tensors' shapes (a class
+// count already set in cfg must agree), the head and its dropout rate from
+// the metadata when present.
 func InferConfig(f *File, cfg *resnet.Config) error {
+	if cfg.Arch == "" {
+		arch, err := inferArch(f)
+		if err != nil {
+			return err
+		}
+		cfg.Arch = arch
+	}
 	_, fcw, err := f.Shape("fc.weight")
 	if err != nil {
 		return fmt.Errorf("%s: no fc.weight, so the class count is unknown: %w", f.Path, err)
@@ -176,4 +184,28 @@ func InferConfig(f *File, cfg *resnet.Config) error {
 		cfg.Dropout = float32(v)
 	}
 	return nil
+}
+
+// inferArch finds the architecture whose blocks the file's tensor names
+// show: how many blocks each stage has (layerS.I.conv1.weight) and whether
+// they are bottlenecks (a conv3).
+func inferArch(f *File) (string, error) {
+	var blocks [4]int
+	for s := range blocks {
+		for f.Has(fmt.Sprintf("layer%d.%d.conv1.weight", s+1, blocks[s])) {
+			blocks[s]++
+		}
+	}
+	kind := resnet.Basic
+	if f.Has("layer1.0.conv3.weight") {
+		kind = resnet.Bottleneck
+	}
+	for _, name := range resnet.ArchNames() {
+		a, _ := resnet.LookupArch(name)
+		if a.Blocks == blocks && a.Block == kind {
+			return a.Name, nil
+		}
+	}
+	return "", fmt.Errorf("%s: the tensors show %s blocks %v per stage, which is none of %s",
+		f.Path, kind, blocks, strings.Join(resnet.ArchNames(), ", "))
 }
