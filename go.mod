@@ -4,6 +4,7 @@ go 1.27.3
 
 require (
 	github.com/goccy/go-graphviz v0.2.10
+	github.com/nlpodyssey/gopickle v0.2.0
 	github.com/nlpodyssey/safetensors v0.0.0-20250209183917-bfb01cc25f7c
 	gorgonia.org/gorgonia v0.9.18
 	gorgonia.org/tensor v0.9.24

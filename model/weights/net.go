@@ -20,10 +20,12 @@ type LoadOptions struct {
 	Ignore func(name string) bool
 }
 
-// LoadNet copies every state_dict entry of net from f, checking that the
-// file holds exactly the network's tensors: a missing, extra, wrongly typed
-// or wrongly shaped tensor is an error that names it (and both shapes).
-// Nothing is changed unless the whole load succeeds.
+// LoadNet copies every state_dict entry of net from f (safetensors or a
+// PyTorch file), checking that the file holds exactly the network's
+// tensors: a missing, extra, wrongly typed or wrongly shaped tensor is an
+// error that names it (and both shapes). A missing num_batches_tracked is
+// taken as 0, as PyTorch does for files older than 0.4.1. Nothing is
+// changed unless the whole load succeeds.
 func LoadNet(net *resnet.Net, f *File, opts LoadOptions) error {
 	skip := opts.Skip
 	if skip == nil {
@@ -45,6 +47,12 @@ func LoadNet(net *resnet.Net, f *File, opts LoadOptions) error {
 			continue
 		}
 		if !f.Has(e.Name) {
+			if e.Counter != nil {
+				// Files from PyTorch before 0.4.1 have no num_batches_tracked;
+				// PyTorch then loads it as 0, and so do we.
+				todo = append(todo, pending{counter: e.Counter})
+				continue
+			}
 			problems = append(problems, fmt.Sprintf("missing tensor %q (shape %s)", e.Name, shapeString(e.Shape)))
 			continue
 		}
