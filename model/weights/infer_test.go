@@ -36,3 +36,27 @@ func TestInferArch(t *testing.T) {
 		t.Errorf("cut resnet18: %v", err)
 	}
 }
+
+// TestLoadWithoutNumBatchesTracked: files from PyTorch before 0.4.1 have no
+// num_batches_tracked; they load with the counters at 0, as in PyTorch.
+func TestLoadWithoutNumBatchesTracked(t *testing.T) {
+	a := tinyNet(t, 3)
+	var ts []Tensor
+	for _, x := range NetTensors(a) {
+		if !strings.HasSuffix(x.Name, "num_batches_tracked") {
+			ts = append(ts, x)
+		}
+	}
+	f, err := Parse(encode(t, ts), "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := tinyNet(t, 3)
+	*findCounter(b, "bn1.num_batches_tracked") = 5
+	if err := LoadNet(b, f, LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if c := *findCounter(b, "bn1.num_batches_tracked"); c != 0 {
+		t.Errorf("num_batches_tracked %d, want 0", c)
+	}
+}

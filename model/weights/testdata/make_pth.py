@@ -28,7 +28,9 @@ What it makes (in model/weights/testdata/):
       {"epoch": 3, "state_dict": OrderedDict(a=float32 [2], b=int64 [])}.
 
 Run from the repository root (Debian's python3-torch and
-python3-torchvision; deterministic):
+python3-torchvision). The zip files come out byte for byte the same every
+time; the legacy ones name their storages by Python object ids, so their
+bytes (not their contents) change from run to run.
 
     /usr/bin/python3 model/weights/testdata/make_pth.py
 """
