@@ -52,7 +52,7 @@ func runGraph(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	layers, err := net.Layers(*batch, nf.size, nf.size)
+	layers, err := net.Layers(*batch, net.Config.InputSize, net.Config.InputSize)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ func addNetFlags(fs *flag.FlagSet, withFreeze bool) *netFlags {
 	f := &netFlags{}
 	fs.StringVar(&f.arch, "arch", "", "architecture: "+strings.Join(resnet.ArchNames(), ", ")+" (default: from --weights, else resnet50)")
 	fs.IntVar(&f.classes, "classes", 0, "class count (default: from --weights, else 1000)")
-	fs.IntVar(&f.size, "size", 224, "input height and width (a multiple of 32); the notebook head is built for it")
+	fs.IntVar(&f.size, "size", 0, "input height and width, a multiple of 32 (the notebook head is built for it; default: from --weights' metadata, else 224)")
 	fs.IntVar(&f.widthDiv, "width-div", 0, "divide every channel count by this (1 is the real network; default: from --weights, else 1)")
 	fs.StringVar(&f.head, "head", "", "classifier head: standard (global average pool, fc) or notebook (2x2 'same' average pool, dropout, flatten, dense) (default: from --weights, else standard)")
 	fs.StringVar(&f.weights, "weights", "", "a weights file (safetensors or PyTorch .pth, torchvision names) to take the network from")
@@ -40,9 +40,15 @@ func (f *netFlags) frozen() bool { return f.freeze != "" || f.headOnly }
 
 // build makes the network the flags describe, with the weights file's
 // values when --weights is given (its shapes then decide the class count
-// and width, and its metadata the head), else freshly initialised.
+// and width, and its metadata the head and input size), else freshly
+// initialised. The input size to describe it at is net.Config.InputSize.
 func (f *netFlags) build() (*resnet.Net, *weights.File, error) {
 	cfg := resnet.Config{Arch: f.arch, Classes: f.classes, WidthDiv: f.widthDiv, Dropout: 0.5, InputSize: f.size, Seed: 1}
+	if f.size != 0 {
+		if err := resnet.CheckInputSize(f.size, f.size); err != nil {
+			return nil, nil, fmt.Errorf("--size: %w", err)
+		}
+	}
 	if f.head != "" {
 		h, err := resnet.ParseHead(f.head)
 		if err != nil {
@@ -69,8 +75,8 @@ func (f *netFlags) build() (*resnet.Net, *weights.File, error) {
 	if cfg.Classes == 0 {
 		cfg.Classes = 1000
 	}
-	if err := resnet.CheckInputSize(f.size, f.size); err != nil {
-		return nil, nil, fmt.Errorf("--size: %w", err)
+	if cfg.InputSize == 0 {
+		cfg.InputSize = 224
 	}
 	net, err := resnet.New(cfg)
 	if err != nil {

@@ -39,7 +39,7 @@ func runSummary(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	layers, err := net.Layers(*batch, nf.size, nf.size)
+	layers, err := net.Layers(*batch, net.Config.InputSize, net.Config.InputSize)
 	if err != nil {
 		return err
 	}

@@ -149,7 +149,8 @@ func SaveNet(net *resnet.Net, path string, extra map[string]string) error {
 // the architecture when cfg.Arch is empty (from the blocks the tensor names
 // show), class count and width divisor from the tensors' shapes (a class
 // count already set in cfg must agree), the head and its dropout rate from
-// the metadata when present.
+// the metadata when present, and the input size (which the notebook head
+// depends on) when the metadata has input_size and cfg.InputSize is 0.
 func InferConfig(f *File, cfg *resnet.Config) error {
 	if cfg.Arch == "" {
 		arch, err := inferArch(f)
@@ -184,6 +185,13 @@ func InferConfig(f *File, cfg *resnet.Config) error {
 		}
 		cfg.Head = head
 	}
+	if s, ok := f.Metadata["input_size"]; ok && cfg.InputSize == 0 {
+		v, err := strconv.Atoi(s)
+		if err != nil || resnet.CheckInputSize(v, v) != nil {
+			return fmt.Errorf("%s: metadata: input_size %q is not a multiple of 32", f.Path, s)
+		}
+		cfg.InputSize = v
+	}
 	if d, ok := f.Metadata["dropout"]; ok {
 		v, err := strconv.ParseFloat(d, 32)
 		if err != nil {
@@ -203,6 +211,9 @@ func inferArch(f *File) (string, error) {
 		for f.Has(fmt.Sprintf("layer%d.%d.conv1.weight", s+1, blocks[s])) {
 			blocks[s]++
 		}
+	}
+	if blocks == [4]int{} {
+		return "", fmt.Errorf("%s: no tensor named like a ResNet's (layer1.0.conv1.weight ...), so the architecture is unknown", f.Path)
 	}
 	kind := resnet.Basic
 	if f.Has("layer1.0.conv3.weight") {
