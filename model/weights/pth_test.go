@@ -352,3 +352,21 @@ func zipOf(t *testing.T, files map[string]string) []byte {
 	}
 	return b.Bytes()
 }
+
+// TestRebuildTensorV1: PyTorch before 0.4 pickled tensors with
+// _rebuild_tensor(storage, offset, size, stride), without requires_grad.
+func TestRebuildTensorV1(t *testing.T) {
+	s := &storage{class: storageClasses["FloatStorage"], numel: 6, data: make([]byte, 24)}
+	s.data[4*5+3] = 0x40 // the last value is 2
+	v, err := rebuildTensorV1{}.Call(s, 2, &types.Tuple{2, 2}, &types.Tuple{2, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, err := pthTensorOf(v.(*pytorch.Tensor))
+	if err != nil || pt.err != nil || !slices.Equal(pt.shape, []int{2, 2}) || len(pt.raw) != 16 || pt.raw[15] != 0x40 {
+		t.Errorf("%+v %v", pt, err)
+	}
+	if _, err := (rebuildTensorV1{}).Call(s, 0); err == nil {
+		t.Error("two arguments accepted")
+	}
+}
