@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math/big"
 	"os"
@@ -34,7 +35,8 @@ func OpenPth(path string) (*File, error) {
 	return ParsePth(data, path)
 }
 
-// ParsePth parses a PyTorch file from memory; name is used in errors. The
+// ParsePth parses a PyTorch file from memory (and keeps references into
+// data, which must not change afterwards); name is used in errors. The
 // file must hold a state_dict (a dict of tensors by name), or a dict that
 // holds one under "state_dict", "model" or "model_state_dict" (a training
 // checkpoint); a "module." prefix on every name (nn.DataParallel) is
@@ -244,11 +246,11 @@ func loadPthZip(data []byte) (any, error) {
 		return nil, errors.New("a zip archive without data.pkl: not written by torch.save")
 	}
 	if bo := records[prefix+"byteorder"]; bo != nil {
-		if b, err := readRecord(bo, 16); err == nil && string(b) != "little" {
+		if b, err := readRecord(data, bo, 16); err == nil && string(b) != "little" {
 			return nil, fmt.Errorf("byte order %q: only little-endian files are supported", b)
 		}
 	}
-	pkl, err := readRecord(records[prefix+"data.pkl"], -1)
+	pkl, err := readRecord(data, records[prefix+"data.pkl"], -1)
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +274,7 @@ func loadPthZip(data []byte) (any, error) {
 		if int64(rec.UncompressedSize64) < want {
 			return nil, fmt.Errorf("storage %q holds %d bytes, too few for %d %s values", key, rec.UncompressedSize64, numel, class.dtype)
 		}
-		raw, err := readRecord(rec, int64(rec.UncompressedSize64))
+		raw, err := readRecord(data, rec, -1)
 		if err != nil {
 			return nil, err
 		}
@@ -283,11 +285,27 @@ func loadPthZip(data []byte) (any, error) {
 	return u.Load()
 }
 
-// readRecord reads a whole zip record (so that its checksum is verified),
-// refusing one larger than limit (when limit >= 0) or than the archive.
-func readRecord(f *zip.File, limit int64) ([]byte, error) {
+// readRecord reads a whole zip record and verifies its checksum, refusing
+// one larger than limit (when limit >= 0). A stored (uncompressed) record,
+// as torch.save writes them, is a slice of data, not a copy: a ResNet-50
+// file is 100 MB.
+func readRecord(data []byte, f *zip.File, limit int64) ([]byte, error) {
 	if limit >= 0 && int64(f.UncompressedSize64) > limit {
 		return nil, fmt.Errorf("record %s: %d bytes, more than the %d expected", f.Name, f.UncompressedSize64, limit)
+	}
+	if f.Method == zip.Store && f.CompressedSize64 == f.UncompressedSize64 {
+		off, err := f.DataOffset()
+		if err != nil {
+			return nil, fmt.Errorf("record %s: %w", f.Name, err)
+		}
+		if off < 0 || f.UncompressedSize64 > uint64(len(data)) || uint64(off) > uint64(len(data))-f.UncompressedSize64 {
+			return nil, fmt.Errorf("record %s: %w", f.Name, io.ErrUnexpectedEOF)
+		}
+		b := data[off : off+int64(f.UncompressedSize64) : off+int64(f.UncompressedSize64)]
+		if crc32.ChecksumIEEE(b) != f.CRC32 {
+			return nil, fmt.Errorf("record %s: %w", f.Name, zip.ErrChecksum)
+		}
+		return b, nil
 	}
 	rc, err := f.Open()
 	if err != nil {
