@@ -140,3 +140,15 @@ func TestSummaryBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestHelpListsTheInspectionCommands(t *testing.T) {
+	stdout, _, _ := run(t, "help")
+	for _, c := range []string{"summary", "graph", "export"} {
+		if !strings.Contains(stdout, "\n  "+c+" ") {
+			t.Errorf("help does not list %s:\n%s", c, stdout)
+		}
+		if _, stderr, code := run(t, c, "-h"); code != 0 || !strings.Contains(stderr, "Usage: goresnet "+c) {
+			t.Errorf("%s -h: exit %d %q", c, code, stderr)
+		}
+	}
+}
