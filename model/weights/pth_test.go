@@ -258,6 +258,17 @@ func TestPthCheckpointAndNesting(t *testing.T) {
 	if v, _, err := f.Int64("b"); err != nil || v[0] != 7 {
 		t.Errorf("b = %v %v", v, err)
 	}
+	// nn.DataParallel's "module." prefix is removed.
+	f, err = OpenPth("testdata/dataparallel.pth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names := f.Names(); !slices.Equal(names, []string{"a", "b.c"}) {
+		t.Errorf("tensors %v", names)
+	}
+	if v, _, err := f.Float32("b.c"); err != nil || v[0] != 5 {
+		t.Errorf("b.c = %v %v", v, err)
+	}
 }
 
 // TestPthCorrupt truncates and damages the fixtures: every result is an

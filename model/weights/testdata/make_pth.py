@@ -26,6 +26,9 @@ What it makes (in model/weights/testdata/):
   checkpoint.pth
       a training checkpoint that nests a small state_dict:
       {"epoch": 3, "state_dict": OrderedDict(a=float32 [2], b=int64 [])}.
+  dataparallel.pth
+      a state_dict as nn.DataParallel names it: OrderedDict(module.a=float32
+      [2], module.b.c=float32 [1]).
 
 Run from the repository root (Debian's python3-torch and
 python3-torchvision). The zip files come out byte for byte the same every
@@ -100,6 +103,10 @@ def main():
     ck = {"epoch": 3, "state_dict": collections.OrderedDict(
         a=torch.tensor([1.0, 2.0]), b=torch.tensor(7, dtype=torch.int64))}
     save(ck, "checkpoint.pth")
+    dp = collections.OrderedDict()
+    dp["module.a"] = torch.tensor([3.0, 4.0])
+    dp["module.b.c"] = torch.tensor([5.0])
+    save(dp, "dataparallel.pth")
 
 
 if __name__ == "__main__":
