@@ -78,6 +78,7 @@ bench-kernels:
 fixtures:
 	/usr/bin/python3 model/resnet/testdata/make_parity.py
 	/usr/bin/python3 model/optim/testdata/make_optim.py
+	/usr/bin/python3 model/weights/testdata/make_pth.py
 
 clean:
 	rm -rf bin

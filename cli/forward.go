@@ -28,7 +28,7 @@ from the weights file's shapes.`
 func runForward(env *Env, args []string) error {
 	fs := newFlags(env, "forward", "--arch ARCH --weights W.safetensors --input X.safetensors [--labels L] [--classes N] [--train-mode] [--grad] --out OUT.safetensors", forwardHelp)
 	arch := fs.String("arch", "resnet50", "architecture: "+strings.Join(resnet.ArchNames(), ", "))
-	wPath := fs.String("weights", "", "weights (safetensors, torchvision names)")
+	wPath := fs.String("weights", "", "weights (safetensors or PyTorch .pth, torchvision names)")
 	xPath := fs.String("input", "", "input tensors (safetensors with \"input\", optional \"labels\")")
 	labelList := fs.String("labels", "", "comma-separated class labels, one per image (overrides the input file's)")
 	classes := fs.Int("classes", 0, "class count (default: from fc.weight; a mismatch is an error)")

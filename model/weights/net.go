@@ -20,10 +20,12 @@ type LoadOptions struct {
 	Ignore func(name string) bool
 }
 
-// LoadNet copies every state_dict entry of net from f, checking that the
-// file holds exactly the network's tensors: a missing, extra, wrongly typed
-// or wrongly shaped tensor is an error that names it (and both shapes).
-// Nothing is changed unless the whole load succeeds.
+// LoadNet copies every state_dict entry of net from f (safetensors or a
+// PyTorch file), checking that the file holds exactly the network's
+// tensors: a missing, extra, wrongly typed or wrongly shaped tensor is an
+// error that names it (and both shapes). A missing num_batches_tracked is
+// taken as 0, as PyTorch does for files older than 0.4.1. Nothing is
+// changed unless the whole load succeeds.
 func LoadNet(net *resnet.Net, f *File, opts LoadOptions) error {
 	skip := opts.Skip
 	if skip == nil {
@@ -45,6 +47,12 @@ func LoadNet(net *resnet.Net, f *File, opts LoadOptions) error {
 			continue
 		}
 		if !f.Has(e.Name) {
+			if e.Counter != nil {
+				// Files from PyTorch before 0.4.1 have no num_batches_tracked;
+				// PyTorch then loads it as 0, and so do we.
+				todo = append(todo, pending{counter: e.Counter})
+				continue
+			}
 			problems = append(problems, fmt.Sprintf("missing tensor %q (shape %s)", e.Name, shapeString(e.Shape)))
 			continue
 		}
@@ -138,10 +146,19 @@ func SaveNet(net *resnet.Net, path string, extra map[string]string) error {
 }
 
 // InferConfig fills in what a weights file says about the network it holds:
-// class count and width divisor from the tensors' shapes (a class count
-// already set in cfg must agree), the head and its dropout rate from the
-// metadata when present.
+// the architecture when cfg.Arch is empty (from the blocks the tensor names
+// show), class count and width divisor from the tensors' shapes (a class
+// count already set in cfg must agree), the head and its dropout rate from
+// the metadata when present, and the input size (which the notebook head
+// depends on) when the metadata has input_size and cfg.InputSize is 0.
 func InferConfig(f *File, cfg *resnet.Config) error {
+	if cfg.Arch == "" {
+		arch, err := inferArch(f)
+		if err != nil {
+			return err
+		}
+		cfg.Arch = arch
+	}
 	_, fcw, err := f.Shape("fc.weight")
 	if err != nil {
 		return fmt.Errorf("%s: no fc.weight, so the class count is unknown: %w", f.Path, err)
@@ -168,6 +185,13 @@ func InferConfig(f *File, cfg *resnet.Config) error {
 		}
 		cfg.Head = head
 	}
+	if s, ok := f.Metadata["input_size"]; ok && cfg.InputSize == 0 {
+		v, err := strconv.Atoi(s)
+		if err != nil || resnet.CheckInputSize(v, v) != nil {
+			return fmt.Errorf("%s: metadata: input_size %q is not a multiple of 32", f.Path, s)
+		}
+		cfg.InputSize = v
+	}
 	if d, ok := f.Metadata["dropout"]; ok {
 		v, err := strconv.ParseFloat(d, 32)
 		if err != nil {
@@ -176,4 +200,31 @@ func InferConfig(f *File, cfg *resnet.Config) error {
 		cfg.Dropout = float32(v)
 	}
 	return nil
+}
+
+// inferArch finds the architecture whose blocks the file's tensor names
+// show: how many blocks each stage has (layerS.I.conv1.weight) and whether
+// they are bottlenecks (a conv3).
+func inferArch(f *File) (string, error) {
+	var blocks [4]int
+	for s := range blocks {
+		for f.Has(fmt.Sprintf("layer%d.%d.conv1.weight", s+1, blocks[s])) {
+			blocks[s]++
+		}
+	}
+	if blocks == [4]int{} {
+		return "", fmt.Errorf("%s: no tensor named like a ResNet's (layer1.0.conv1.weight ...), so the architecture is unknown", f.Path)
+	}
+	kind := resnet.Basic
+	if f.Has("layer1.0.conv3.weight") {
+		kind = resnet.Bottleneck
+	}
+	for _, name := range resnet.ArchNames() {
+		a, _ := resnet.LookupArch(name)
+		if a.Blocks == blocks && a.Block == kind {
+			return a.Name, nil
+		}
+	}
+	return "", fmt.Errorf("%s: the tensors show %s blocks %v per stage, which is none of %s",
+		f.Path, kind, blocks, strings.Join(resnet.ArchNames(), ", "))
 }

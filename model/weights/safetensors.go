@@ -1,6 +1,7 @@
-// Package weights reads and writes tensors in the safetensors format, and
-// moves a network's state in and out of it under torchvision's names, so
-// that a state_dict saved from torchvision loads as it is.
+// Package weights reads and writes tensors in the safetensors format, reads
+// PyTorch's .pth files (torch.save of a state_dict), and moves a network's
+// state in and out of them under torchvision's names, so that a state_dict
+// saved from torchvision loads as it is.
 package weights
 
 import (
@@ -17,14 +18,17 @@ import (
 	"github.com/nlpodyssey/safetensors"
 )
 
-// File is a parsed safetensors file held in memory.
+// File is a parsed tensor file held in memory: safetensors, or a PyTorch
+// .pth file (see ParsePth), read through the same methods.
 type File struct {
 	Path     string // for error messages
 	st       safetensors.SafeTensors
+	pth      map[string]*pthTensor // set for a PyTorch file
 	Metadata map[string]string
 }
 
-// Open reads and parses a safetensors file.
+// Open reads and parses a safetensors or PyTorch file (told apart by their
+// first bytes, whatever the file's extension).
 func Open(path string) (*File, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -33,10 +37,14 @@ func Open(path string) (*File, error) {
 	return Parse(data, path)
 }
 
-// Parse parses a safetensors file from memory; name is used in errors. A
-// truncated or corrupt file is an error, never a panic: the header's
-// offsets and sizes are checked against the data before anything is read.
+// Parse parses a safetensors file, or a PyTorch file (ParsePth), from
+// memory; name is used in errors. A truncated or corrupt file is an error,
+// never a panic: the header's offsets and sizes are checked against the data
+// before anything is read.
 func Parse(data []byte, name string) (*File, error) {
+	if isPth(data) {
+		return ParsePth(data, name)
+	}
 	st, err := safetensors.Deserialize(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a valid safetensors file: %w", name, err)
@@ -47,19 +55,37 @@ func Parse(data []byte, name string) (*File, error) {
 
 // Names lists the tensors in the file, sorted.
 func (f *File) Names() []string {
-	n := f.st.Names()
+	var n []string
+	if f.pth != nil {
+		for k := range f.pth {
+			n = append(n, k)
+		}
+	} else {
+		n = f.st.Names()
+	}
 	slices.Sort(n)
 	return n
 }
 
 // Has reports whether the file holds a tensor of that name.
 func (f *File) Has(name string) bool {
+	if f.pth != nil {
+		return f.pth[name] != nil
+	}
 	_, ok := f.st.Tensor(name)
 	return ok
 }
 
-// Shape returns a tensor's dtype name and shape.
+// Shape returns a tensor's dtype name (as safetensors names them: F32, I64
+// ...) and shape.
 func (f *File) Shape(name string) (string, []int, error) {
+	if f.pth != nil {
+		t := f.pth[name]
+		if t == nil {
+			return "", nil, fmt.Errorf("%s: no tensor %q", f.Path, name)
+		}
+		return t.dtype, slices.Clone(t.shape), nil
+	}
 	tv, ok := f.st.Tensor(name)
 	if !ok {
 		return "", nil, fmt.Errorf("%s: no tensor %q", f.Path, name)
@@ -70,50 +96,77 @@ func (f *File) Shape(name string) (string, []int, error) {
 // Float32 returns a copy of an F32 tensor's values and its shape. Any other
 // dtype is an error that names the tensor.
 func (f *File) Float32(name string) ([]float32, []int, error) {
-	tv, ok := f.st.Tensor(name)
-	if !ok {
-		return nil, nil, fmt.Errorf("%s: no tensor %q", f.Path, name)
+	dtype, shape, raw, err := f.raw(name)
+	if err != nil {
+		return nil, nil, err
 	}
-	if tv.DType() != safetensors.F32 {
-		return nil, nil, fmt.Errorf("%s: tensor %q is %s, want F32", f.Path, name, tv.DType())
+	if dtype != "F32" {
+		return nil, nil, fmt.Errorf("%s: tensor %q is %s, want F32", f.Path, name, dtype)
 	}
-	raw := tv.Data()
 	out := make([]float32, len(raw)/4)
 	for i := range out {
 		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
-	return out, toInts(tv.Shape()), nil
+	return out, shape, nil
 }
 
 // Int64 returns a copy of an integer tensor's values (I64, I32, U8...)
 // widened to int64, and its shape.
 func (f *File) Int64(name string) ([]int64, []int, error) {
-	tv, ok := f.st.Tensor(name)
-	if !ok {
-		return nil, nil, fmt.Errorf("%s: no tensor %q", f.Path, name)
+	dtype, shape, raw, err := f.raw(name)
+	if err != nil {
+		return nil, nil, err
 	}
-	raw := tv.Data()
 	var out []int64
-	switch tv.DType() {
-	case safetensors.I64:
+	switch dtype {
+	case "I64":
 		out = make([]int64, len(raw)/8)
 		for i := range out {
 			out[i] = int64(binary.LittleEndian.Uint64(raw[8*i:]))
 		}
-	case safetensors.I32:
+	case "I32":
 		out = make([]int64, len(raw)/4)
 		for i := range out {
 			out[i] = int64(int32(binary.LittleEndian.Uint32(raw[4*i:])))
 		}
-	case safetensors.U8:
+	case "I16":
+		out = make([]int64, len(raw)/2)
+		for i := range out {
+			out[i] = int64(int16(binary.LittleEndian.Uint16(raw[2*i:])))
+		}
+	case "I8":
+		out = make([]int64, len(raw))
+		for i := range out {
+			out[i] = int64(int8(raw[i]))
+		}
+	case "U8", "BOOL":
 		out = make([]int64, len(raw))
 		for i := range out {
 			out[i] = int64(raw[i])
 		}
 	default:
-		return nil, nil, fmt.Errorf("%s: tensor %q is %s, want an integer type", f.Path, name, tv.DType())
+		return nil, nil, fmt.Errorf("%s: tensor %q is %s, want an integer type", f.Path, name, dtype)
 	}
-	return out, toInts(tv.Shape()), nil
+	return out, shape, nil
+}
+
+// raw returns a tensor's dtype, shape and little-endian bytes.
+func (f *File) raw(name string) (string, []int, []byte, error) {
+	if f.pth != nil {
+		t := f.pth[name]
+		if t == nil {
+			return "", nil, nil, fmt.Errorf("%s: no tensor %q", f.Path, name)
+		}
+		if t.err != nil {
+			return "", nil, nil, fmt.Errorf("%s: tensor %q %w", f.Path, name, t.err)
+		}
+		return t.dtype, slices.Clone(t.shape), t.raw, nil
+	}
+	tv, ok := f.st.Tensor(name)
+	if !ok {
+		return "", nil, nil, fmt.Errorf("%s: no tensor %q", f.Path, name)
+	}
+	return tv.DType().String(), toInts(tv.Shape()), tv.Data(), nil
 }
 
 func toInts(s []uint64) []int {
