@@ -224,7 +224,15 @@ func (c Crop) sample(r *rand.Rand, h, w int) (x, y, cw, ch int) {
 // NewRand returns the generator for one example of one epoch. The same
 // (seed, epoch, index) always gives the same draws.
 func NewRand(seed uint64, epoch, index int) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, mix(uint64(epoch)<<40^uint64(index))))
+	p := new(rand.PCG)
+	SeedPCG(p, seed, epoch, index)
+	return rand.New(p)
+}
+
+// SeedPCG reseeds p as NewRand seeds its generator, so a worker can reuse
+// one generator for many examples without allocating.
+func SeedPCG(p *rand.PCG, seed uint64, epoch, index int) {
+	p.Seed(seed, mix(uint64(epoch)<<40^uint64(index)))
 }
 
 // mix is splitmix64's finaliser: it spreads nearby counters apart.
