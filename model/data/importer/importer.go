@@ -213,11 +213,11 @@ func writeJSON(sink Sink, name string, v any) error {
 
 // writer turns examples into shards.
 type writer struct {
-	opts       Options
-	sink       Sink
-	m          *data.Manifest
-	rep        *Report
-	files      map[string]bool
+	opts     Options
+	sink     Sink
+	m        *data.Manifest
+	rep      *Report
+	files    map[string]bool
 	perClass []int
 }
 

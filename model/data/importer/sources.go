@@ -78,7 +78,9 @@ func classFromFolder(folder string) data.Class {
 	return data.Class{Name: folder}
 }
 
-func hidden(name string) bool { return strings.HasPrefix(name, ".") || name == "Thumbs.db" || name == "desktop.ini" }
+func hidden(name string) bool {
+	return strings.HasPrefix(name, ".") || name == "Thumbs.db" || name == "desktop.ini"
+}
 
 // headLimit is how much of a file the first pass reads to check the image
 // header (more only when the header is not within it).
