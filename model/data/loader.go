@@ -208,8 +208,9 @@ type batchOrErr struct {
 }
 
 type worker struct {
-	pcg rand.PCG
-	r   *rand.Rand
+	pcg     rand.PCG
+	r       *rand.Rand
+	scratch augment.Scratch
 }
 
 // Epoch starts an epoch. Close the iterator when done with it early.
@@ -387,7 +388,7 @@ func (it *Iterator) fill(b *Batch) error {
 			src := augment.Image{H: l.storedH, W: l.storedW, Pix: pix}
 			augment.SeedPCG(&w.pcg, l.cfg.Seed, it.epoch, b.Index[i])
 			p := l.cfg.Augment.Sample(w.r, src.H, src.W)
-			augment.Apply(b.X[i*per:(i+1)*per], sz, sz, src, p, l.cfg.Norm)
+			w.scratch.Apply(b.X[i*per:(i+1)*per], sz, sz, src, p, l.cfg.Norm)
 		}
 	}
 	if nw := min(len(it.workers), n); nw <= 1 {

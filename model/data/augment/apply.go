@@ -61,22 +61,69 @@ func Normalize(dst []float32, src Image, norm Norm) {
 // (Keras' RandomRotation: bilinear, fill mode reflect), the contrast
 // ((v - mean) * factor + mean per channel, clipped to [0, 255]), and norm.
 func Apply(dst []float32, outH, outW int, src Image, p Params, norm Norm) {
+	new(Scratch).Apply(dst, outH, outW, src, p, norm)
+}
+
+// Scratch holds the working memory of Apply, for a caller that applies
+// many images (one Scratch per goroutine).
+type Scratch struct {
+	f []float32 // the source as float32, HWC
+}
+
+// Apply is the package's Apply using s's memory.
+func (s *Scratch) Apply(dst []float32, outH, outW int, src Image, p Params, norm Norm) {
 	hw := outH * outW
 	dst = dst[:3*hw]
+	rows := rowFinisher{contrast: p.Contrast != 1}
+	rows.a, rows.b = norm.coeffs()
 	if p.CropX == 0 && p.CropY == 0 && p.CropW == src.W && p.CropH == src.H && outH == src.H && outW == src.W && p.Angle == 0 {
 		if p.Contrast == 1 && !p.FlipH && !p.FlipV {
 			Normalize(dst, src, norm)
 			return
 		}
-		copyFlipped(dst, src, p.FlipH, p.FlipV)
+		copyFlipped(dst, src, p.FlipH, p.FlipV, &rows)
 	} else {
-		resample(dst, outH, outW, src, p)
+		n := src.H * src.W * 3
+		if cap(s.f) < n {
+			s.f = make([]float32, n)
+		}
+		s.resample(dst, outH, outW, src, s.f[:n], p, &rows)
 	}
-	finish(dst, hw, p.Contrast, norm)
+	if rows.contrast {
+		contrast(dst, hw, p.Contrast, rows.sum, norm)
+	}
+}
+
+// rowFinisher is called on each finished output row (values in [0, 255]):
+// without a contrast change it normalises the row at once, while it is in
+// cache; with one it adds up the channel sums that the contrast needs.
+type rowFinisher struct {
+	contrast bool
+	a, b     [3]float32
+	sum      [3]float64
+}
+
+func (f *rowFinisher) row(d0, d1, d2 []float32) {
+	if f.contrast {
+		for c, d := range [3][]float32{d0, d1, d2} {
+			var part float32
+			for _, v := range d {
+				part += v
+			}
+			f.sum[c] += float64(part)
+		}
+		return
+	}
+	for c, d := range [3][]float32{d0, d1, d2} {
+		a, b := f.a[c], f.b[c]
+		for i, v := range d {
+			d[i] = v*a + b
+		}
+	}
 }
 
 // copyFlipped writes src (flipped) as float32 CHW values in [0, 255].
-func copyFlipped(dst []float32, src Image, fh, fv bool) {
+func copyFlipped(dst []float32, src Image, fh, fv bool, rows *rowFinisher) {
 	h, w := src.H, src.W
 	hw := h * w
 	for y := range h {
@@ -97,6 +144,7 @@ func copyFlipped(dst []float32, src Image, fh, fv bool) {
 				d0[x], d1[x], d2[x] = float32(row[3*x]), float32(row[3*x+1]), float32(row[3*x+2])
 			}
 		}
+		rows.row(d0, d1, d2)
 	}
 }
 
@@ -129,78 +177,169 @@ func Reflect(c float64, n int) float64 {
 
 // resample is the general path: each output pixel is mapped back through
 // the rotation (with reflection into the outH x outW frame), the flips and
-// the crop box, and sampled bilinearly from src.
-func resample(dst []float32, outH, outW int, src Image, p Params) {
-	hw := outH * outW
-	d0, d1, d2 := dst[:hw], dst[hw:2*hw], dst[2*hw:3*hw]
-	// Rotation: Keras' get_rotation_matrix maps output (x, y) to
-	// (cos*x - sin*y + ox, sin*x + cos*y + oy).
-	rot := p.Angle != 0
-	cos, sin := math.Cos(p.Angle), math.Sin(p.Angle)
+// the crop box, and sampled bilinearly from src. Flips and crop fold into
+// one affine map per axis; without rotation that map is separable and
+// computed once per row and column.
+func (s *Scratch) resample(dst []float32, outH, outW int, src Image, fsrc []float32, p Params, rows *rowFinisher) {
 	fw, fh := float64(outW-1), float64(outH-1)
-	ox := (fw - (cos*fw - sin*fh)) / 2
-	oy := (fh - (sin*fw + cos*fh)) / 2
-	// Crop: u in the output frame maps to cx + (u+0.5)*sx - 0.5, clamped
-	// to the box.
+	// Flip + crop: sx = ax*u + bx, clamped to [x0, x1] (likewise y).
 	scx := float64(p.CropW) / float64(outW)
 	scy := float64(p.CropH) / float64(outH)
+	ax, bx := scx, float64(p.CropX)+0.5*scx-0.5
+	ay, by := scy, float64(p.CropY)+0.5*scy-0.5
+	if p.FlipH {
+		ax, bx = -scx, bx+scx*fw
+	}
+	if p.FlipV {
+		ay, by = -scy, by+scy*fh
+	}
 	x0, x1 := float64(p.CropX), float64(p.CropX+p.CropW-1)
 	y0, y1 := float64(p.CropY), float64(p.CropY+p.CropH-1)
-	w := src.W
-	pix := src.Pix
-	for y := range outH {
-		for x := range outW {
-			u, v := float64(x), float64(y)
-			if rot {
-				u, v = cos*float64(x)-sin*float64(y)+ox, sin*float64(x)+cos*float64(y)+oy
-				u, v = Reflect(u, outW), Reflect(v, outH)
-			}
-			if p.FlipH {
-				u = fw - u
-			}
-			if p.FlipV {
-				v = fh - v
-			}
-			sx := min(max(float64(p.CropX)+(u+0.5)*scx-0.5, x0), x1)
-			sy := min(max(float64(p.CropY)+(v+0.5)*scy-0.5, y0), y1)
-			ix, iy := int(sx), int(sy)
-			ax, ay := float32(sx-float64(ix)), float32(sy-float64(iy))
-			jx, jy := min(ix+1, src.W-1), min(iy+1, src.H-1)
-			a := (iy*w + ix) * 3
-			b := (iy*w + jx) * 3
-			c := (jy*w + ix) * 3
-			d := (jy*w + jx) * 3
-			w00, w01, w10, w11 := (1-ax)*(1-ay), ax*(1-ay), (1-ax)*ay, ax*ay
-			i := y*outW + x
-			d0[i] = w00*float32(pix[a]) + w01*float32(pix[b]) + w10*float32(pix[c]) + w11*float32(pix[d])
-			d1[i] = w00*float32(pix[a+1]) + w01*float32(pix[b+1]) + w10*float32(pix[c+1]) + w11*float32(pix[d+1])
-			d2[i] = w00*float32(pix[a+2]) + w01*float32(pix[b+2]) + w10*float32(pix[c+2]) + w11*float32(pix[d+2])
+	// The crop box as float32 (samples never leave it).
+	w3 := src.W * 3
+	for y := p.CropY; y < p.CropY+p.CropH; y++ {
+		lo, hi := y*w3+p.CropX*3, y*w3+(p.CropX+p.CropW)*3
+		row := fsrc[lo:hi]
+		for i, v := range src.Pix[lo:hi] {
+			row[i] = float32(v)
 		}
+	}
+	if p.Angle == 0 {
+		xs := make([]tap, outW)
+		for x := range xs {
+			xs[x] = makeTap(ax*float64(x)+bx, x0, x1, src.W)
+		}
+		for y := range outH {
+			ty := makeTap(ay*float64(y)+by, y0, y1, src.H)
+			row0 := fsrc[ty.i0*w3 : (ty.i0+1)*w3]
+			row1 := fsrc[ty.i1*w3 : (ty.i1+1)*w3]
+			o, hw := y*outW, outH*outW
+			bilinearRow(dst, o, hw, row0, row1, ty.f, xs)
+			rows.row(dst[o:o+outW], dst[hw+o:hw+o+outW], dst[2*hw+o:2*hw+o+outW])
+		}
+		return
+	}
+	// Rotation: Keras' get_rotation_matrix maps output (x, y) to
+	// (cos*x - sin*y + ox, sin*x + cos*y + oy).
+	cos, sin := math.Cos(p.Angle), math.Sin(p.Angle)
+	ox := (fw - (cos*fw - sin*fh)) / 2
+	oy := (fh - (sin*fw + cos*fh)) / 2
+	hw := outH * outW
+	pix := fsrc
+	wm, hm := src.W-1, src.H-1
+	for y := range outH {
+		o := y * outW
+		d0 := dst[o : o+outW]
+		d1 := dst[hw+o : hw+o+outW]
+		d2 := dst[2*hw+o : 2*hw+o+outW]
+		d1, d2 = d1[:len(d0)], d2[:len(d0)]
+		u := ox - sin*float64(y)
+		v := oy + cos*float64(y)
+		for x := range d0 {
+			uu, vv := u, v
+			u += cos
+			v += sin
+			if uu < 0 || uu > fw {
+				uu = Reflect(uu, outW)
+			}
+			if vv < 0 || vv > fh {
+				vv = Reflect(vv, outH)
+			}
+			sx := ax*uu + bx
+			if sx < x0 {
+				sx = x0
+			} else if sx > x1 {
+				sx = x1
+			}
+			sy := ay*vv + by
+			if sy < y0 {
+				sy = y0
+			} else if sy > y1 {
+				sy = y1
+			}
+			ix, iy := int(sx), int(sy)
+			fx, fy := float32(sx-float64(ix)), float32(sy-float64(iy))
+			dx, dy := 3, w3
+			if ix >= wm {
+				dx = 0
+			}
+			if iy >= hm {
+				dy = 0
+			}
+			i := iy*w3 + 3*ix
+			p := pix[i : i+3]
+			q := pix[i+dx : i+dx+3]
+			r := pix[i+dy : i+dy+3]
+			s := pix[i+dy+dx : i+dy+dx+3]
+			t0 := p[0] + fx*(q[0]-p[0])
+			t1 := p[1] + fx*(q[1]-p[1])
+			t2 := p[2] + fx*(q[2]-p[2])
+			b0 := r[0] + fx*(s[0]-r[0])
+			b1 := r[1] + fx*(s[1]-r[1])
+			b2 := r[2] + fx*(s[2]-r[2])
+			d0[x] = t0 + fy*(b0-t0)
+			d1[x] = t1 + fy*(b1-t1)
+			d2[x] = t2 + fy*(b2-t2)
+		}
+		rows.row(d0, d1, d2)
 	}
 }
 
-// finish applies the contrast to values in [0, 255] (CHW) and normalises
-// them in place.
-func finish(dst []float32, hw int, contrast float64, norm Norm) {
+// tap is one bilinear sample position along an axis: the two source
+// indices and the weight of the second.
+type tap struct {
+	i0, i1 int
+	f      float32
+}
+
+func makeTap(s, lo, hi float64, n int) tap {
+	s = min(max(s, lo), hi)
+	i := int(s)
+	return tap{i0: i, i1: min(i+1, n-1), f: float32(s - float64(i))}
+}
+
+// bilinearRow samples one output row between two source rows.
+func bilinearRow(dst []float32, o, hw int, row0, row1 []float32, fy float32, xs []tap) {
+	d0 := dst[o : o+len(xs)]
+	d1 := dst[hw+o : hw+o+len(xs)]
+	d2 := dst[2*hw+o : 2*hw+o+len(xs)]
+	d1, d2 = d1[:len(d0)], d2[:len(d0)]
+	for x, t := range xs {
+		a, b := 3*t.i0, 3*t.i1
+		p, q := row0[a:a+3], row0[b:b+3]
+		r, s := row1[a:a+3], row1[b:b+3]
+		fx := t.f
+		t0 := p[0] + fx*(q[0]-p[0])
+		t1 := p[1] + fx*(q[1]-p[1])
+		t2 := p[2] + fx*(q[2]-p[2])
+		b0 := r[0] + fx*(s[0]-r[0])
+		b1 := r[1] + fx*(s[1]-r[1])
+		b2 := r[2] + fx*(s[2]-r[2])
+		d0[x] = t0 + fy*(b0-t0)
+		d1[x] = t1 + fy*(b1-t1)
+		d2[x] = t2 + fy*(b2-t2)
+	}
+}
+
+// contrast applies RandomContrast to values in [0, 255] (CHW) whose
+// channel sums are given, and normalises them in place.
+func contrast(dst []float32, hw int, factor float64, sum [3]float64, norm Norm) {
 	a, b := norm.coeffs()
+	f := float32(factor)
 	for c := range 3 {
 		plane := dst[c*hw : (c+1)*hw]
-		if contrast == 1 {
-			for i, v := range plane {
-				plane[i] = v*a[c] + b[c]
-			}
-			continue
-		}
-		var sum float64
-		for _, v := range plane {
-			sum += float64(v)
-		}
-		mean := float32(sum / float64(hw))
-		f := float32(contrast)
+		ac, bc := a[c], b[c]
+		mean := float32(sum[c] / float64(hw))
+		// (v - mean)*f + mean = v*f + mean*(1-f), clipped to [0, 255].
+		k := mean * (1 - f)
 		for i, v := range plane {
-			v = (v-mean)*f + mean
-			v = min(max(v, 0), 255)
-			plane[i] = v*a[c] + b[c]
+			v = v*f + k
+			if v < 0 {
+				v = 0
+			} else if v > 255 {
+				v = 255
+			}
+			plane[i] = v*ac + bc
 		}
 	}
 }

@@ -243,3 +243,26 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+// TestRotationReflectPaths: the inline single-reflection path agrees with
+// Reflect over many angles and sizes.
+func TestRotationReflectPaths(t *testing.T) {
+	src := img(7, 9)
+	for _, angle := range []float64{0.1, -0.7, 1.3, 2.9, -2.2, 4} {
+		p := Identity(7, 9)
+		p.Angle = angle
+		got := raw(t, src, 7, 9, p, 0)
+		c, s := math.Cos(angle), math.Sin(angle)
+		ox := (8 - (c*8 - s*6)) / 2
+		oy := (6 - (s*8 + c*6)) / 2
+		for y := range 7 {
+			for x := range 9 {
+				u := Reflect(c*float64(x)-s*float64(y)+ox, 9)
+				v := Reflect(s*float64(x)+c*float64(y)+oy, 7)
+				if want := float32(10*v + u); math.Abs(float64(got[y][x]-want)) > 1e-3 {
+					t.Fatalf("angle %v: (%d,%d) = %v, want %v", angle, x, y, got[y][x], want)
+				}
+			}
+		}
+	}
+}

@@ -52,7 +52,14 @@ type taps struct {
 // (antialiasing), taps outside the image dropped, and the rest normalised
 // to sum to 1.
 func makeTaps(k *draw.Kernel, in, out int) *taps {
-	scale := float64(in) / float64(out)
+	return makeTapsExtent(k, in, float64(in), out)
+}
+
+// makeTapsExtent is makeTaps for in samples that span extent sample
+// widths of the image (a chroma plane of an odd-sized image has one sample
+// that hangs over the edge: 46 samples spanning 45.5).
+func makeTapsExtent(k *draw.Kernel, in int, extent float64, out int) *taps {
+	scale := extent / float64(out)
 	ks := math.Max(scale, 1)
 	radius := k.Support * ks
 	t := &taps{start: make([]int32, out), n: make([]int32, out), off: make([]int32, out)}
@@ -83,17 +90,22 @@ func makeTaps(k *draw.Kernel, in, out int) *taps {
 // use (use one per goroutine).
 type Resizer struct {
 	Kernel *draw.Kernel // nil: Lanczos3
-	cache  map[[2]int]*taps
+	cache  map[[3]int]*taps
 	row    []float32 // one source row as float32
 	tmp    []float32 // horizontal pass output
 	acc    []float32 // one output row
+	src    []float32 // a source plane as float32
+	planes []float32 // resized Y', Cb, Cr planes
 }
 
-func (r *Resizer) taps(in, out int) *taps {
+func (r *Resizer) taps(in, out int) *taps { return r.tapsExtent(in, 2*in, out) }
+
+// tapsExtent caches makeTapsExtent; extent is given in half samples.
+func (r *Resizer) tapsExtent(in, extent2, out int) *taps {
 	if r.cache == nil {
-		r.cache = map[[2]int]*taps{}
+		r.cache = map[[3]int]*taps{}
 	}
-	key := [2]int{in, out}
+	key := [3]int{in, extent2, out}
 	t, ok := r.cache[key]
 	if !ok {
 		k := r.Kernel
@@ -103,7 +115,7 @@ func (r *Resizer) taps(in, out int) *taps {
 		if len(r.cache) > 64 {
 			clear(r.cache)
 		}
-		t = makeTaps(k, in, out)
+		t = makeTapsExtent(k, in, float64(extent2)/2, out)
 		r.cache[key] = t
 	}
 	return t

@@ -338,13 +338,11 @@ func (w *writer) prepare(rz *imageio.Resizer, it item) (r result) {
 			r = result{err: fmt.Errorf("internal error while decoding: %v", p)}
 		}
 	}()
-	img, err := it.get()
-	if err != nil {
-		return result{err: err}
-	}
 	s := w.opts.Size
 	pix := make([]byte, s*s*3)
-	rz.ResizeWithPad(pix, s, img)
+	if err := it.fill(rz, pix, s); err != nil {
+		return result{err: err}
+	}
 	return result{pix: pix}
 }
 

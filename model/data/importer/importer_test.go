@@ -175,12 +175,11 @@ func TestImageFolder(t *testing.T) {
 	found := false
 	var rz imageio.Resizer
 	for name, f := range imageFolder() {
-		m, _, err := imageio.Decode(f.Data, imageio.DefaultMaxPixels)
+		want := make([]byte, 16*16*3)
+		_, err := rz.DecodeWithPad(want, 16, f.Data, imageio.DefaultMaxPixels)
 		if err != nil || !strings.HasPrefix(name, []string{"cat/", "dog/", "n02085620-Chihuahua/"}[label]) {
 			continue
 		}
-		want := make([]byte, 16*16*3)
-		rz.ResizeWithPad(want, 16, m)
 		found = found || bytes.Equal(want, pix)
 	}
 	if !found {

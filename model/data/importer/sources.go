@@ -23,7 +23,9 @@ import (
 type item struct {
 	class int    // index into source.classes
 	key   string // its path (or "train/00042" for MNIST): reports, ordering
-	get   func() (imageio.RGB, error)
+	// fill decodes the example and writes it resized with padding to
+	// size x size into dst.
+	fill func(rz *imageio.Resizer, dst []byte, size int) error
 }
 
 // source is what a format's reader found: classes and, per source split,
@@ -122,13 +124,13 @@ func errText(err error) string {
 }
 
 func fileItem(fsys fs.FS, name string, class int, maxPixels int) item {
-	return item{class: class, key: name, get: func() (imageio.RGB, error) {
+	return item{class: class, key: name, fill: func(rz *imageio.Resizer, dst []byte, size int) error {
 		b, err := fs.ReadFile(fsys, name)
 		if err != nil {
-			return imageio.RGB{}, fmt.Errorf("unreadable: %s", errText(err))
+			return fmt.Errorf("unreadable: %s", errText(err))
 		}
-		m, _, err := imageio.Decode(b, maxPixels)
-		return m, err
+		_, err = rz.DecodeWithPad(dst, size, b, maxPixels)
+		return err
 	}}
 }
 
@@ -476,12 +478,13 @@ func readMNIST(fsys fs.FS, seed uint64) (*source, error) {
 				continue
 			}
 			pix := images.Data[i*h*w : (i+1)*h*w]
-			s.splits[sp.split] = append(s.splits[sp.split], item{class: l, key: key, get: func() (imageio.RGB, error) {
+			s.splits[sp.split] = append(s.splits[sp.split], item{class: l, key: key, fill: func(rz *imageio.Resizer, dst []byte, size int) error {
 				m := imageio.NewRGB(w, h)
 				for j, v := range pix {
 					m.Pix[3*j], m.Pix[3*j+1], m.Pix[3*j+2] = v, v, v
 				}
-				return m, nil
+				rz.ResizeWithPad(dst, size, m)
+				return nil
 			}})
 		}
 	}
