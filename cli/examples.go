@@ -139,4 +139,3 @@ func record(ctx context.Context, ds *data.Dataset, sp *data.Split, cached map[in
 	}
 	return 0, nil, fmt.Errorf("no example %d", idx)
 }
-
