@@ -490,3 +490,35 @@ func FuzzManifest(f *testing.F) {
 		}
 	})
 }
+
+// TestLoaderErrors: a damaged shard met during an epoch stops it with an
+// error naming the shard, with and without prefetching, and the error
+// sticks.
+func TestLoaderErrors(t *testing.T) {
+	for _, prefetch := range []int{0, 2} {
+		fsys, _ := build(t, 2, 2, map[string][]int{"train": {4, 4}})
+		bad := bytes.Clone(fsys["train-00001.shard"].Data)
+		bad[40] ^= 1
+		fsys["train-00001.shard"] = &fstest.MapFile{Data: bad}
+		ds := open(t, fsys, nil)
+		l, err := NewLoader(ds, LoaderConfig{Split: "train", BatchSize: 4, ShuffleShards: 1, Prefetch: prefetch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		it := l.Epoch(context.Background(), 0)
+		var got error
+		for range 4 {
+			if _, err := it.Next(); err != nil {
+				got = err
+				break
+			}
+		}
+		if got == nil || !strings.Contains(got.Error(), "train-00001.shard") {
+			t.Errorf("prefetch %d: error %v", prefetch, got)
+		}
+		if _, err := it.Next(); err != got {
+			t.Errorf("prefetch %d: the error did not stick: %v", prefetch, err)
+		}
+		it.Close()
+	}
+}

@@ -198,6 +198,7 @@ type Iterator struct {
 	ready   chan batchOrErr
 	free    chan *Batch
 	prev    *Batch
+	err     error // the first error, returned again by later calls
 	wg      sync.WaitGroup
 	workers []worker
 }
@@ -251,8 +252,14 @@ func (l *Loader) newBatch() *Batch {
 // Next returns the next batch, or io.EOF after the last. The batch (and
 // its slices) stays valid until the next call to Next.
 func (it *Iterator) Next() (*Batch, error) {
+	if it.err != nil {
+		return nil, it.err
+	}
 	if it.ready == nil {
 		if err := it.fill(it.buf); err != nil {
+			if err != io.EOF {
+				it.err = err
+			}
 			return nil, err
 		}
 		return it.buf, nil
@@ -267,6 +274,7 @@ func (it *Iterator) Next() (*Batch, error) {
 			return nil, io.EOF
 		}
 		if r.err != nil {
+			it.err = r.err
 			return nil, r.err
 		}
 		it.prev = r.b

@@ -83,7 +83,7 @@ func read(r io.Reader) (*Array, error) {
 	// Grow as data arrives rather than trusting the header for the
 	// allocation.
 	var buf bytes.Buffer
-	buf.Grow(int(min(total, 64<<20)))
+	buf.Grow(int(min(total, 1<<20)))
 	n, err := io.Copy(&buf, io.LimitReader(r, total+1))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
