@@ -225,63 +225,146 @@ func (s *Scratch) resample(dst []float32, outH, outW int, src Image, fsrc []floa
 	ox := (fw - (cos*fw - sin*fh)) / 2
 	oy := (fh - (sin*fw + cos*fh)) / 2
 	hw := outH * outW
-	pix := fsrc
-	wm, hm := src.W-1, src.H-1
+	g := rotGeom{fw: fw, fh: fh, outW: outW, outH: outH, ax: ax, bx: bx, ay: ay, by: by, x0: x0, x1: x1, y0: y0, y1: y1,
+		cos: cos, sin: sin, w3: w3, wm: src.W - 1, hm: src.H - 1}
 	for y := range outH {
 		o := y * outW
 		d0 := dst[o : o+outW]
 		d1 := dst[hw+o : hw+o+outW]
 		d2 := dst[2*hw+o : 2*hw+o+outW]
-		d1, d2 = d1[:len(d0)], d2[:len(d0)]
 		u := ox - sin*float64(y)
 		v := oy + cos*float64(y)
-		for x := range d0 {
-			uu, vv := u, v
-			u += cos
-			v += sin
-			if uu < 0 || uu > fw {
-				uu = Reflect(uu, outW)
-			}
-			if vv < 0 || vv > fh {
-				vv = Reflect(vv, outH)
-			}
-			sx := ax*uu + bx
-			if sx < x0 {
-				sx = x0
-			} else if sx > x1 {
-				sx = x1
-			}
-			sy := ay*vv + by
-			if sy < y0 {
-				sy = y0
-			} else if sy > y1 {
-				sy = y1
-			}
-			ix, iy := int(sx), int(sy)
-			fx, fy := float32(sx-float64(ix)), float32(sy-float64(iy))
-			dx, dy := 3, w3
-			if ix >= wm {
-				dx = 0
-			}
-			if iy >= hm {
-				dy = 0
-			}
-			i := iy*w3 + 3*ix
-			p := pix[i : i+3]
-			q := pix[i+dx : i+dx+3]
-			r := pix[i+dy : i+dy+3]
-			s := pix[i+dy+dx : i+dy+dx+3]
-			t0 := p[0] + fx*(q[0]-p[0])
-			t1 := p[1] + fx*(q[1]-p[1])
-			t2 := p[2] + fx*(q[2]-p[2])
-			b0 := r[0] + fx*(s[0]-r[0])
-			b1 := r[1] + fx*(s[1]-r[1])
-			b2 := r[2] + fx*(s[2]-r[2])
-			d0[x] = t0 + fy*(b0-t0)
-			d1[x] = t1 + fy*(b1-t1)
-			d2[x] = t2 + fy*(b2-t2)
+		// Inside [xa, xb) no reflection, clamping or edge case happens:
+		// a lean loop does those pixels.
+		xa, xb := 0, 0
+		if !noInterior {
+			xa, xb = g.interior(u, v)
 		}
+		g.general(d0, d1, d2, fsrc, u, v, 0, xa)
+		g.inner(d0, d1, d2, fsrc, u, v, xa, xb)
+		g.general(d0, d1, d2, fsrc, u, v, max(xa, xb), outW)
 		rows.row(d0, d1, d2)
+	}
+}
+
+// noInterior turns the interior fast path off (tests compare the two).
+var noInterior = false
+
+// rotGeom is the inverse map of a rotated (and flipped, cropped) image.
+type rotGeom struct {
+	fw, fh         float64
+	outW, outH     int
+	ax, bx, ay, by float64
+	x0, x1, y0, y1 float64
+	cos, sin       float64
+	w3, wm, hm     int
+}
+
+// interior returns the range of x in a row starting at (u, v) where u and
+// v stay inside the frame and the source point stays inside the crop box,
+// away from the last column and row; shrunk by one pixel at each end
+// against rounding.
+func (g *rotGeom) interior(u, v float64) (int, int) {
+	lo, hi := 0.0, float64(g.outW)
+	clip := func(c, d, a, b float64) { // a <= c + d*x <= b
+		if d == 0 {
+			if c < a || c > b {
+				lo, hi = 1, 0
+			}
+			return
+		}
+		x1, x2 := (a-c)/d, (b-c)/d
+		if x1 > x2 {
+			x1, x2 = x2, x1
+		}
+		lo, hi = math.Max(lo, x1), math.Min(hi, x2)
+	}
+	clip(u, g.cos, 0, g.fw)
+	clip(v, g.sin, 0, g.fh)
+	// Source x = ax*u + bx must stay in [x0, min(x1, wm - 1e-3)].
+	sxc, sxd := g.ax*u+g.bx, g.ax*g.cos
+	clip(sxc, sxd, g.x0, math.Min(g.x1, float64(g.wm)-1e-3))
+	syc, syd := g.ay*v+g.by, g.ay*g.sin
+	clip(syc, syd, g.y0, math.Min(g.y1, float64(g.hm)-1e-3))
+	if !(lo <= hi) { // empty (or NaN)
+		return 0, 0
+	}
+	a, b := int(math.Ceil(lo))+1, int(math.Floor(hi))-1
+	if b <= a {
+		return 0, 0
+	}
+	return a, b
+}
+
+// general computes pixels [from, to) of a row with every check.
+func (g *rotGeom) general(d0, d1, d2, pix []float32, u0, v0 float64, from, to int) {
+	w3, wm, hm := g.w3, g.wm, g.hm
+	for x := from; x < to; x++ {
+		uu := u0 + g.cos*float64(x)
+		vv := v0 + g.sin*float64(x)
+		if uu < 0 || uu > g.fw {
+			uu = Reflect(uu, g.outW)
+		}
+		if vv < 0 || vv > g.fh {
+			vv = Reflect(vv, g.outH)
+		}
+		sx := min(max(g.ax*uu+g.bx, g.x0), g.x1)
+		sy := min(max(g.ay*vv+g.by, g.y0), g.y1)
+		ix, iy := int(sx), int(sy)
+		fx, fy := float32(sx-float64(ix)), float32(sy-float64(iy))
+		dx, dy := 3, w3
+		if ix >= wm {
+			dx = 0
+		}
+		if iy >= hm {
+			dy = 0
+		}
+		i := iy*w3 + 3*ix
+		p := pix[i : i+3]
+		q := pix[i+dx : i+dx+3]
+		r := pix[i+dy : i+dy+3]
+		s := pix[i+dy+dx : i+dy+dx+3]
+		t0 := p[0] + fx*(q[0]-p[0])
+		t1 := p[1] + fx*(q[1]-p[1])
+		t2 := p[2] + fx*(q[2]-p[2])
+		b0 := r[0] + fx*(s[0]-r[0])
+		b1 := r[1] + fx*(s[1]-r[1])
+		b2 := r[2] + fx*(s[2]-r[2])
+		d0[x] = t0 + fy*(b0-t0)
+		d1[x] = t1 + fy*(b1-t1)
+		d2[x] = t2 + fy*(b2-t2)
+	}
+}
+
+// inner computes pixels [from, to) of a row that need no checks: the
+// source point moves by a fixed step along the row.
+func (g *rotGeom) inner(d0, d1, d2, pix []float32, u0, v0 float64, from, to int) {
+	if to <= from {
+		return
+	}
+	w3 := g.w3
+	sx := g.ax*(u0+g.cos*float64(from)) + g.bx
+	sy := g.ay*(v0+g.sin*float64(from)) + g.by
+	dsx, dsy := g.ax*g.cos, g.ay*g.sin
+	d0, d1, d2 = d0[from:to], d1[from:to], d2[from:to]
+	d1, d2 = d1[:len(d0)], d2[:len(d0)]
+	for x := range d0 {
+		ix, iy := int(sx), int(sy)
+		fx, fy := float32(sx-float64(ix)), float32(sy-float64(iy))
+		sx += dsx
+		sy += dsy
+		i := iy*w3 + 3*ix
+		top := pix[i : i+6]
+		bot := pix[i+w3 : i+w3+6]
+		t0 := top[0] + fx*(top[3]-top[0])
+		t1 := top[1] + fx*(top[4]-top[1])
+		t2 := top[2] + fx*(top[5]-top[2])
+		b0 := bot[0] + fx*(bot[3]-bot[0])
+		b1 := bot[1] + fx*(bot[4]-bot[1])
+		b2 := bot[2] + fx*(bot[5]-bot[2])
+		d0[x] = t0 + fy*(b0-t0)
+		d1[x] = t1 + fy*(b1-t1)
+		d2[x] = t2 + fy*(b2-t2)
 	}
 }
 
