@@ -67,7 +67,8 @@ func Apply(dst []float32, outH, outW int, src Image, p Params, norm Norm) {
 // Scratch holds the working memory of Apply, for a caller that applies
 // many images (one Scratch per goroutine).
 type Scratch struct {
-	f []float32 // the source as float32, HWC
+	f   []float32 // the source as float32, HWC
+	row []float32 // one vertically interpolated row
 }
 
 // Apply is the package's Apply using s's memory.
@@ -205,17 +206,36 @@ func (s *Scratch) resample(dst []float32, outH, outW int, src Image, fsrc []floa
 		}
 	}
 	if p.Angle == 0 {
+		// Separable: lerp the two source rows over the crop box's columns,
+		// then lerp along each output row.
 		xs := make([]tap, outW)
+		c0 := p.CropX * 3
 		for x := range xs {
-			xs[x] = makeTap(ax*float64(x)+bx, x0, x1, src.W)
+			t := makeTap(ax*float64(x)+bx, x0, x1, p.CropX+p.CropW)
+			t.i0, t.i1 = 3*t.i0-c0, 3*t.i1-c0 // offsets into the lerped row
+			xs[x] = t
 		}
+		cw3 := p.CropW * 3
+		if cap(s.row) < cw3 {
+			s.row = make([]float32, cw3)
+		}
+		mid := s.row[:cw3]
+		hw := outH * outW
 		for y := range outH {
-			ty := makeTap(ay*float64(y)+by, y0, y1, src.H)
-			row0 := fsrc[ty.i0*w3 : (ty.i0+1)*w3]
-			row1 := fsrc[ty.i1*w3 : (ty.i1+1)*w3]
-			o, hw := y*outW, outH*outW
-			bilinearRow(dst, o, hw, row0, row1, ty.f, xs)
-			rows.row(dst[o:o+outW], dst[hw+o:hw+o+outW], dst[2*hw+o:2*hw+o+outW])
+			ty := makeTap(ay*float64(y)+by, y0, y1, p.CropY+p.CropH)
+			row0 := fsrc[ty.i0*w3+c0 : ty.i0*w3+c0+cw3]
+			row1 := fsrc[ty.i1*w3+c0 : ty.i1*w3+c0+cw3]
+			row0, row1 = row0[:len(mid)], row1[:len(mid)]
+			fy := ty.f
+			for i := range mid {
+				mid[i] = row0[i] + fy*(row1[i]-row0[i])
+			}
+			o := y * outW
+			d0 := dst[o : o+outW]
+			d1 := dst[hw+o : hw+o+outW]
+			d2 := dst[2*hw+o : 2*hw+o+outW]
+			lerpRow(d0, d1, d2, mid, xs)
+			rows.row(d0, d1, d2)
 		}
 		return
 	}
@@ -381,26 +401,18 @@ func makeTap(s, lo, hi float64, n int) tap {
 	return tap{i0: i, i1: min(i+1, n-1), f: float32(s - float64(i))}
 }
 
-// bilinearRow samples one output row between two source rows.
-func bilinearRow(dst []float32, o, hw int, row0, row1 []float32, fy float32, xs []tap) {
-	d0 := dst[o : o+len(xs)]
-	d1 := dst[hw+o : hw+o+len(xs)]
-	d2 := dst[2*hw+o : 2*hw+o+len(xs)]
-	d1, d2 = d1[:len(d0)], d2[:len(d0)]
+// lerpRow samples one output row (three channel rows) from an
+// interleaved RGB row at the taps' offsets.
+func lerpRow(d0, d1, d2, mid []float32, xs []tap) {
+	d0 = d0[:len(xs)]
+	d1, d2 = d1[:len(xs)], d2[:len(xs)]
 	for x, t := range xs {
-		a, b := 3*t.i0, 3*t.i1
-		p, q := row0[a:a+3], row0[b:b+3]
-		r, s := row1[a:a+3], row1[b:b+3]
-		fx := t.f
-		t0 := p[0] + fx*(q[0]-p[0])
-		t1 := p[1] + fx*(q[1]-p[1])
-		t2 := p[2] + fx*(q[2]-p[2])
-		b0 := r[0] + fx*(s[0]-r[0])
-		b1 := r[1] + fx*(s[1]-r[1])
-		b2 := r[2] + fx*(s[2]-r[2])
-		d0[x] = t0 + fy*(b0-t0)
-		d1[x] = t1 + fy*(b1-t1)
-		d2[x] = t2 + fy*(b2-t2)
+		p := mid[t.i0 : t.i0+3]
+		q := mid[t.i1 : t.i1+3]
+		f := t.f
+		d0[x] = p[0] + f*(q[0]-p[0])
+		d1[x] = p[1] + f*(q[1]-p[1])
+		d2[x] = p[2] + f*(q[2]-p[2])
 	}
 }
 
