@@ -61,7 +61,10 @@ test-wasm-nosimd:
 	GOEXPERIMENT= GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) $(WASM_PKGS)
 
 # Benchmarks are not part of `make test`. BENCH selects, e.g.
-# make bench BENCH='ResNet50/forward'
+# make bench BENCH='ResNet50/forward', or the data pipeline's:
+# make bench BENCH='Import|LoadAugment' (one op imports 64 JPEGs or loads
+# 256 images, so BENCHTIME=1x is already a measurement; add -count with
+# go test for medians, as README.md's figures do).
 bench:
 	go test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) ./model/...
 
