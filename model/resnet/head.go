@@ -1,6 +1,7 @@
 package resnet
 
 import (
+	"fmt"
 	"math/rand/v2"
 
 	"github.com/goresnet/goresnet/model/nn"
@@ -38,4 +39,42 @@ func (h *headWS) backward(net *Net, dx []float32, c, hw int) {
 		return
 	}
 	nn.GlobalAvgPoolBackward(dx, dfeat, h.fc.N*c, hw)
+}
+
+// Features returns the head's input after the last Forward: the global
+// average of the last stage (N x C) for the standard head, the 'same'-pooled
+// map before dropout (N x C*h*w) for the notebook's. With a frozen backbone
+// these are all the head needs, which is what the feature cache of head-only
+// fine-tuning keeps. The slice is the workspace's own.
+func (ws *Workspace) Features() []float32 {
+	if ws.net.Config.Head == HeadNotebook {
+		return ws.head.pooled
+	}
+	return ws.head.features
+}
+
+// FeatureSize is the length of one image's features.
+func (ws *Workspace) FeatureSize() int { return len(ws.Features()) / ws.N }
+
+// HeadForward runs only the head on features (N x FeatureSize, e.g. from a
+// cache), as if a Forward had produced them, and returns the logits. Loss
+// and Backward then work as usual, provided only the head is trainable.
+func (ws *Workspace) HeadForward(feat []float32, train bool) ([]float32, error) {
+	dst := ws.Features()
+	if len(feat) != len(dst) {
+		return nil, fmt.Errorf("head: %d feature values, want %d (batch %d x %d)", len(feat), len(dst), ws.N, ws.FeatureSize())
+	}
+	net := ws.net
+	copy(dst, feat)
+	h := &ws.head
+	if net.Config.Head == HeadNotebook {
+		p := net.Config.Dropout
+		if !train {
+			p = 0
+		}
+		nn.DropoutForward(h.features, h.pooled, h.mask, p, ws.rng)
+	}
+	h.fc.Forward(h.logits, h.features, net.fcW.Data, net.fcB.Data)
+	ws.train, ws.ready, ws.headOnly = train, true, true
+	return h.logits, nil
 }

@@ -83,6 +83,11 @@ type Net struct {
 	featC    int // channels out of layer4
 	fcIn     int
 	fcW, fcB *Param
+
+	// Dropout's generator, one per network (so that every workspace of a
+	// run draws from the same sequence, which a checkpoint saves).
+	dropoutPCG *rand.PCG
+	dropoutRNG *rand.Rand
 }
 
 // stateEntry is one state_dict item: a parameter, a buffer, or a batch
@@ -148,6 +153,8 @@ func New(cfg Config) (*Net, error) {
 	n.fcB = b.param("fc.bias", cfg.Classes)
 
 	b.allocate()
+	n.dropoutPCG = rand.NewPCG(cfg.Seed, 0xd509)
+	n.dropoutRNG = rand.New(n.dropoutPCG)
 	n.Init(cfg.Seed)
 	return n, nil
 }
@@ -248,6 +255,17 @@ func (n *Net) NumParams() (total, trainable, nonTrainable int) {
 // NumBuffers counts the elements of the batch norms' running means and
 // variances (not num_batches_tracked): 53,120 for ResNet-50.
 func (n *Net) NumBuffers() int { return len(n.BufferData) }
+
+// RNGState returns the state of the dropout generator, for a checkpoint.
+func (n *Net) RNGState() ([]byte, error) { return n.dropoutPCG.MarshalBinary() }
+
+// SetRNGState restores the dropout generator from RNGState's bytes.
+func (n *Net) SetRNGState(b []byte) error {
+	if err := n.dropoutPCG.UnmarshalBinary(b); err != nil {
+		return fmt.Errorf("dropout generator state: %w", err)
+	}
+	return nil
+}
 
 // ZeroGrad clears every gradient.
 func (n *Net) ZeroGrad() { clear(n.GradData) }

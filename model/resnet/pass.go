@@ -22,7 +22,7 @@ func (ws *Workspace) Forward(x []float32, train bool) ([]float32, error) {
 		}
 	}
 	net := ws.net
-	ws.x, ws.train, ws.ready = x, train, true
+	ws.x, ws.train, ws.ready, ws.headOnly = x, train, true, false
 	ws.stem.forward(net.stem, x, ws.col, train)
 	for i, b := range net.blocks {
 		ws.blocks[i].forward(b, ws.col, ws.grad[0], train)
@@ -44,6 +44,14 @@ func (ws *Workspace) Loss(labels []int, smoothing float32) (float64, error) {
 	return nn.SoftmaxCrossEntropy(ws.head.dlogits, ws.head.logits, labels, ws.N, ws.net.Config.Classes, smoothing)
 }
 
+// ScaleLogitGrad multiplies the gradient Backward starts from by s (1/N
+// of gradient accumulation over N batches).
+func (ws *Workspace) ScaleLogitGrad(s float32) {
+	for i := range ws.head.dlogits {
+		ws.head.dlogits[i] *= s
+	}
+}
+
 // SetLogitGrad replaces the gradient that Backward starts from (by default
 // the one Loss computed), for losses computed elsewhere.
 func (ws *Workspace) SetLogitGrad(d []float32) { copy(ws.head.dlogits, d) }
@@ -62,6 +70,9 @@ func (ws *Workspace) Backward() error {
 		return nil // everything is frozen
 	}
 	nb := len(net.blocks)
+	if ws.headOnly && lowest <= nb {
+		return fmt.Errorf("backward: the last pass ran the head only (HeadForward), but layers below it are trainable")
+	}
 	a, b, c, d := ws.grad[0], ws.grad[1], ws.grad[2], ws.grad[3]
 
 	last := &ws.blocks[nb-1]

@@ -22,14 +22,16 @@ type Workspace struct {
 	x      []float32 // the input of the last Forward (the caller's slice)
 	train  bool      // the mode of the last Forward
 	ready  bool      // a Forward has run, so Backward may
+	// headOnly: the last pass was HeadForward, so only the head has
+	// activations to differentiate.
+	headOnly bool
 	stem   stemWS
 	blocks []blockWS
 	head   headWS
 
 	grad [4][]float32 // rotating gradient buffers, each of the largest activation
 	col  []float32    // im2col scratch, one image of the largest convolution
-	pcg  *rand.PCG    // dropout's generator (its state goes into checkpoints)
-	rng  *rand.Rand
+	rng  *rand.Rand   // dropout: the network's generator, shared by its workspaces
 
 	actFloats     int // stored activations (what grows with the batch)
 	scratchFloats int
@@ -91,8 +93,7 @@ func (net *Net) NewWorkspace(n, h, w int) (*Workspace, error) {
 		return nil, fmt.Errorf("workspace: the notebook head was built for %dx%d input, not %dx%d",
 			net.Config.InputSize, net.Config.InputSize, h, w)
 	}
-	ws := &Workspace{net: net, N: n, H: h, W: w, pcg: rand.NewPCG(net.Config.Seed, 0xd509)}
-	ws.rng = rand.New(ws.pcg)
+	ws := &Workspace{net: net, N: n, H: h, W: w, rng: net.dropoutRNG}
 	act := func(size int) []float32 { ws.actFloats += size; return make([]float32, size) }
 	maxAct, maxCol := 0, 0
 	track := func(c nn.Conv2D) {
@@ -168,17 +169,6 @@ func (net *Net) NewWorkspace(n, h, w int) (*Workspace, error) {
 
 func planBN(n, c, hw int) bnWS {
 	return bnWS{g: nn.NewBatchNorm(n, c, hw), mean: make([]float32, c), invstd: make([]float32, c)}
-}
-
-// RNGState returns the state of the dropout generator, for a checkpoint.
-func (ws *Workspace) RNGState() ([]byte, error) { return ws.pcg.MarshalBinary() }
-
-// SetRNGState restores the dropout generator from RNGState's bytes.
-func (ws *Workspace) SetRNGState(b []byte) error {
-	if err := ws.pcg.UnmarshalBinary(b); err != nil {
-		return fmt.Errorf("workspace: dropout generator state: %w", err)
-	}
-	return nil
 }
 
 // ActivationBytesPerImage is the memory of the activations kept for the

@@ -1,0 +1,475 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/goresnet/goresnet/model/data"
+	"github.com/goresnet/goresnet/model/optim"
+	"github.com/goresnet/goresnet/model/resnet"
+)
+
+// Iterator yields the batches of one epoch and io.EOF after the last; a
+// *data.Iterator is one, and the browser worker supplies its own.
+type Iterator interface {
+	Next() (*data.Batch, error)
+}
+
+// Config is how a run trains.
+type Config struct {
+	Epochs         int
+	Accumulate     int     // batches per optimizer step (gradient accumulation); 0 means 1
+	LabelSmoothing float32 // PyTorch's label_smoothing
+	Schedule       Schedule
+	// Monitor is the metric that save-best and early stopping watch
+	// (Keras' ModelCheckpoint(monitor=...), EarlyStopping(monitor=...)).
+	Monitor string
+	// Patience stops training after that many epochs without improvement
+	// of Monitor by more than MinDelta (0: never).
+	Patience int
+	MinDelta float64
+}
+
+// BatchInfo reports progress after each batch (for a progress bar).
+type BatchInfo struct {
+	Epoch, Batch, Batches int // epoch from 1; batch from 1 of Batches
+	Images                int // images seen this epoch
+	Loss, Accuracy        float64
+	LR                    float64
+	Elapsed               time.Duration // since the epoch started
+}
+
+// Trainer runs the training loop on a network. It is the loop the browser
+// worker runs too: it only swaps the iterator and sets ReduceGrads.
+type Trainer struct {
+	Net *resnet.Net
+	Opt *optim.Optimizer
+	Cfg Config
+
+	// State, saved in checkpoints.
+	Step         int // optimizer steps taken
+	Epoch        int // epochs completed
+	BatchInEpoch int // batches of the current epoch done
+	History      History
+	Best         *Best
+
+	// ReduceGrads, if set, is called before every optimizer step with the
+	// gradient slab, to sum it across data-parallel workers.
+	ReduceGrads func(grad []float32) error
+	// OnBatch, if set, is called after every batch.
+	OnBatch func(BatchInfo)
+
+	h, w    int
+	ws      map[int]*resnet.Workspace
+	pending int // batches accumulated since the last optimizer step
+	stop    atomic.Bool
+	// The head-only feature cache: features and labels per example index.
+	cache     map[int][]float32
+	cacheLbl  map[int]int
+	useCache  bool
+	lastStats EpochStats
+}
+
+// NewTrainer makes a trainer for inputs of h x w pixels.
+func NewTrainer(net *resnet.Net, opt *optim.Optimizer, cfg Config, h, w int) (*Trainer, error) {
+	if cfg.Accumulate <= 0 {
+		cfg.Accumulate = 1
+	}
+	if cfg.Monitor == "" {
+		cfg.Monitor = "val_loss"
+	}
+	if _, err := (EpochStats{HasVal: true}).Metric(cfg.Monitor); err != nil {
+		return nil, fmt.Errorf("train: monitor: %w", err)
+	}
+	if err := cfg.Schedule.Validate(); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	if err := resnet.CheckInputSize(h, w); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	return &Trainer{Net: net, Opt: opt, Cfg: cfg, h: h, w: w, ws: map[int]*resnet.Workspace{}}, nil
+}
+
+// Stop asks the loop to stop at the next batch boundary (Ctrl-C).
+func (t *Trainer) Stop() { t.stop.Store(true) }
+
+// ErrStopped is returned by Fit when Stop was called.
+var ErrStopped = errors.New("training stopped")
+
+// NonFiniteError reports a NaN or Inf loss or gradient: the step that
+// produced it has not been applied.
+type NonFiniteError struct {
+	Step, Epoch, Batch int
+	What               string
+	LR                 float64
+}
+
+func (e *NonFiniteError) Error() string {
+	return fmt.Sprintf("training diverged at step %d (epoch %d, batch %d): %s; nothing from this step was applied; try a lower learning rate (it was %.3g)",
+		e.Step+1, e.Epoch, e.Batch, e.What, e.LR)
+}
+
+// Workspace returns the workspace for batches of n images (planned once
+// per size: a run has at most two, the batch size and the last batch's).
+func (t *Trainer) Workspace(n int) (*resnet.Workspace, error) {
+	if ws, ok := t.ws[n]; ok {
+		return ws, nil
+	}
+	ws, err := t.Net.NewWorkspace(n, t.h, t.w)
+	if err != nil {
+		return nil, err
+	}
+	t.ws[n] = ws
+	return ws, nil
+}
+
+// EnableFeatureCache makes epochs after the first run only the head, on
+// backbone features computed once per example. It needs a frozen backbone
+// and no augmentation (the caller's promise: the same example must give
+// the same input every epoch).
+func (t *Trainer) EnableFeatureCache() error {
+	for _, p := range t.Net.Params() {
+		if p.Trainable && p.Name != "fc.weight" && p.Name != "fc.bias" {
+			return fmt.Errorf("train: the feature cache needs everything but fc frozen (%s is trainable)", p.Name)
+		}
+	}
+	t.useCache = true
+	t.cache, t.cacheLbl = map[int][]float32{}, map[int]int{}
+	return nil
+}
+
+// CacheComplete reports whether every one of n examples has cached features.
+func (t *Trainer) CacheComplete(n int) bool { return t.useCache && len(t.cache) >= n }
+
+// TrainBatch runs one batch: forward, loss, backward, and an optimizer step
+// when Accumulate batches have been gathered. It returns the batch's loss
+// and how many predictions were right.
+func (t *Trainer) TrainBatch(b *data.Batch) (float64, int, error) {
+	ws, err := t.Workspace(b.N)
+	if err != nil {
+		return 0, 0, err
+	}
+	if t.pending == 0 {
+		t.Net.ZeroGrad()
+	}
+	if _, err := ws.Forward(b.X, true); err != nil {
+		return 0, 0, err
+	}
+	if t.useCache {
+		f, fs := ws.Features(), ws.FeatureSize()
+		for i, idx := range b.Index {
+			t.cache[idx] = append([]float32(nil), f[i*fs:(i+1)*fs]...)
+			t.cacheLbl[idx] = b.Labels[i]
+		}
+	}
+	return t.finishBatch(ws, b.Labels)
+}
+
+// trainCachedBatch is TrainBatch for the head alone, on cached features.
+func (t *Trainer) trainCachedBatch(indices []int, feat []float32, labels []int) (float64, int, error) {
+	ws, err := t.Workspace(len(indices))
+	if err != nil {
+		return 0, 0, err
+	}
+	if t.pending == 0 {
+		t.Net.ZeroGrad()
+	}
+	fs := ws.FeatureSize()
+	for i, idx := range indices {
+		copy(feat[i*fs:(i+1)*fs], t.cache[idx])
+		labels[i] = t.cacheLbl[idx]
+	}
+	if _, err := ws.HeadForward(feat[:len(indices)*fs], true); err != nil {
+		return 0, 0, err
+	}
+	return t.finishBatch(ws, labels[:len(indices)])
+}
+
+func (t *Trainer) finishBatch(ws *resnet.Workspace, labels []int) (float64, int, error) {
+	loss, err := ws.Loss(labels, t.Cfg.LabelSmoothing)
+	if err != nil {
+		return 0, 0, err
+	}
+	correct := countCorrect(ws.Logits(), labels, t.Net.Config.Classes)
+	lr := t.Cfg.Schedule.LR(t.Step)
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		t.pending = 0
+		return loss, correct, &NonFiniteError{Step: t.Step, Epoch: t.Epoch + 1, Batch: t.BatchInEpoch + 1, What: fmt.Sprintf("the loss is %v", loss), LR: lr}
+	}
+	if t.Cfg.Accumulate > 1 {
+		ws.ScaleLogitGrad(1 / float32(t.Cfg.Accumulate))
+	}
+	if err := ws.Backward(); err != nil {
+		return 0, 0, err
+	}
+	t.pending++
+	if t.pending < t.Cfg.Accumulate {
+		return loss, correct, nil
+	}
+	if err := t.applyStep(lr); err != nil {
+		return loss, correct, err
+	}
+	return loss, correct, nil
+}
+
+// applyStep sums gradients across workers if asked, checks them, and
+// takes the optimizer step.
+func (t *Trainer) applyStep(lr float64) error {
+	t.pending = 0
+	if t.ReduceGrads != nil {
+		if err := t.ReduceGrads(t.Net.GradData); err != nil {
+			return err
+		}
+	}
+	for _, p := range t.Net.Params() {
+		if !p.Trainable {
+			continue
+		}
+		for _, g := range p.Grad {
+			if math.IsNaN(float64(g)) || math.IsInf(float64(g), 0) {
+				return &NonFiniteError{Step: t.Step, Epoch: t.Epoch + 1, Batch: t.BatchInEpoch + 1, What: "the gradient of " + p.Name + " is not finite", LR: lr}
+			}
+		}
+	}
+	t.Opt.Step(float32(lr))
+	t.Step++
+	return nil
+}
+
+func countCorrect(logits []float32, labels []int, classes int) int {
+	n := 0
+	for i, l := range labels {
+		if argmax(logits[i*classes:(i+1)*classes]) == l {
+			n++
+		}
+	}
+	return n
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// RunEpoch trains one epoch from it (batches is the epoch's batch count,
+// for progress). If the trainer was stopped part-way through an epoch and
+// resumed, the batches already done are skipped (read, not trained on), so
+// a resumed run sees exactly the batches an uninterrupted one would.
+func (t *Trainer) RunEpoch(ctx context.Context, it Iterator, batches int) (EpochStats, error) {
+	start := time.Now()
+	st := EpochStats{Epoch: t.Epoch + 1}
+	var lossSum float64
+	var seen, correct int
+	skip := t.BatchInEpoch
+	for b := 0; ; b++ {
+		if err := ctx.Err(); err != nil {
+			return st, err
+		}
+		batch, err := it.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return st, err
+		}
+		if b < skip {
+			continue
+		}
+		// Stop only between optimizer steps: a checkpoint holds no
+		// half-accumulated gradient.
+		if t.stop.Load() && t.pending == 0 {
+			return st, ErrStopped
+		}
+		loss, ok, err := t.TrainBatch(batch)
+		if err != nil {
+			return st, err
+		}
+		t.BatchInEpoch = b + 1
+		lossSum += loss * float64(batch.N)
+		seen += batch.N
+		correct += ok
+		t.report(st.Epoch, b+1, batches, seen, lossSum, correct, start)
+	}
+	return t.endEpoch(st, lossSum, seen, correct, start)
+}
+
+// RunCachedEpoch trains one epoch of the head alone, on cached features,
+// in the order given (the loader's order for the epoch), in batches of
+// batchSize.
+func (t *Trainer) RunCachedEpoch(ctx context.Context, order []int, batchSize int) (EpochStats, error) {
+	start := time.Now()
+	st := EpochStats{Epoch: t.Epoch + 1}
+	var lossSum float64
+	var seen, correct int
+	ws, err := t.Workspace(batchSize)
+	if err != nil {
+		return st, err
+	}
+	feat := make([]float32, batchSize*ws.FeatureSize())
+	labels := make([]int, batchSize)
+	batches := (len(order) + batchSize - 1) / batchSize
+	for b := 0; b < batches; b++ {
+		if err := ctx.Err(); err != nil {
+			return st, err
+		}
+		if b < t.BatchInEpoch {
+			continue
+		}
+		if t.stop.Load() && t.pending == 0 {
+			return st, ErrStopped
+		}
+		idx := order[b*batchSize : min(len(order), (b+1)*batchSize)]
+		for _, i := range idx {
+			if _, ok := t.cache[i]; !ok {
+				return st, fmt.Errorf("train: example %d has no cached features", i)
+			}
+		}
+		loss, ok, err := t.trainCachedBatch(idx, feat, labels)
+		if err != nil {
+			return st, err
+		}
+		t.BatchInEpoch = b + 1
+		lossSum += loss * float64(len(idx))
+		seen += len(idx)
+		correct += ok
+		t.report(st.Epoch, b+1, batches, seen, lossSum, correct, start)
+	}
+	return t.endEpoch(st, lossSum, seen, correct, start)
+}
+
+func (t *Trainer) report(epoch, batch, batches, seen int, lossSum float64, correct int, start time.Time) {
+	if t.OnBatch == nil {
+		return
+	}
+	t.OnBatch(BatchInfo{Epoch: epoch, Batch: batch, Batches: batches, Images: seen,
+		Loss: lossSum / float64(seen), Accuracy: float64(correct) / float64(seen),
+		LR: t.Cfg.Schedule.LR(max(t.Step-1, 0)), Elapsed: time.Since(start)})
+}
+
+func (t *Trainer) endEpoch(st EpochStats, lossSum float64, seen, correct int, start time.Time) (EpochStats, error) {
+	if t.pending > 0 {
+		// A last, partial accumulation: step with what there is, scaled
+		// as if the missing batches had zero gradient (Keras and PyTorch
+		// loops that accumulate do the same).
+		if err := t.applyStep(t.Cfg.Schedule.LR(t.Step)); err != nil {
+			return st, err
+		}
+	}
+	if seen == 0 {
+		return st, fmt.Errorf("train: epoch %d had no batches", st.Epoch)
+	}
+	st.Loss = lossSum / float64(seen)
+	st.Accuracy = float64(correct) / float64(seen)
+	st.Images = seen
+	st.Seconds = time.Since(start).Seconds()
+	st.LR = t.Cfg.Schedule.LR(max(t.Step-1, 0))
+	t.Epoch++
+	t.BatchInEpoch = 0
+	return st, nil
+}
+
+// Metrics is what evaluate reports.
+type Metrics struct {
+	Loss       float64
+	Top1, Top5 float64
+	N          int
+	// Confusion[true][predicted] counts examples.
+	Confusion [][]int
+	// PerClass is each class's accuracy (NaN for a class with no example).
+	PerClass []float64
+}
+
+// Evaluate runs the network in eval mode over it and returns the metrics.
+func (t *Trainer) Evaluate(ctx context.Context, it Iterator) (*Metrics, error) {
+	return Evaluate(ctx, t.Net, t.Workspace, it)
+}
+
+// Evaluate runs net in eval mode over every batch of it. workspace returns
+// the workspace for a batch size.
+func Evaluate(ctx context.Context, net *resnet.Net, workspace func(n int) (*resnet.Workspace, error), it Iterator) (*Metrics, error) {
+	c := net.Config.Classes
+	m := &Metrics{Confusion: make([][]int, c)}
+	for i := range m.Confusion {
+		m.Confusion[i] = make([]int, c)
+	}
+	var lossSum float64
+	var top1, top5 int
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		b, err := it.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		ws, err := workspace(b.N)
+		if err != nil {
+			return nil, err
+		}
+		logits, err := ws.Forward(b.X, false)
+		if err != nil {
+			return nil, err
+		}
+		loss, err := ws.Loss(b.Labels, 0)
+		if err != nil {
+			return nil, err
+		}
+		lossSum += loss * float64(b.N)
+		for i, l := range b.Labels {
+			row := logits[i*c : (i+1)*c]
+			p := argmax(row)
+			m.Confusion[l][p]++
+			if p == l {
+				top1++
+			}
+			if inTopK(row, l, 5) {
+				top5++
+			}
+		}
+		m.N += b.N
+	}
+	if m.N == 0 {
+		return nil, fmt.Errorf("evaluate: no examples")
+	}
+	m.Loss = lossSum / float64(m.N)
+	m.Top1 = float64(top1) / float64(m.N)
+	m.Top5 = float64(top5) / float64(m.N)
+	m.PerClass = make([]float64, c)
+	for i, row := range m.Confusion {
+		total := 0
+		for _, v := range row {
+			total += v
+		}
+		if total == 0 {
+			m.PerClass[i] = math.NaN()
+		} else {
+			m.PerClass[i] = float64(row[i]) / float64(total)
+		}
+	}
+	return m, nil
+}
+
+// inTopK reports whether label is among the k largest logits (ties count
+// against it, so a constant output is not a hit).
+func inTopK(row []float32, label, k int) bool {
+	higher := 0
+	for i, v := range row {
+		if i != label && v >= row[label] {
+			higher++
+		}
+	}
+	return higher < k
+}
