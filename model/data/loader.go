@@ -13,6 +13,9 @@ import (
 
 // LoaderConfig configures the input pipeline for one split.
 type LoaderConfig struct {
+	// Split names a split, optionally sliced as tfds writes it:
+	// "test[:10%]", "train[1000:]" (the slice is of the split's records in
+	// stored order, taken before any shuffling).
 	Split     string
 	BatchSize int
 	// Shuffle reorders the examples every epoch, seeded by (Seed, epoch):
@@ -58,6 +61,7 @@ type Loader struct {
 	cfg     LoaderConfig
 	split   *Split
 	first   []int // first record index of each shard
+	lo, hi  int   // the slice of the split's records this loader reads
 	total   int
 	window  int
 	storedH int
@@ -66,10 +70,19 @@ type Loader struct {
 
 // NewLoader checks the configuration against the dataset.
 func NewLoader(ds *Dataset, cfg LoaderConfig) (*Loader, error) {
-	sp, err := ds.Manifest.Split(cfg.Split)
+	spec, err := ParseSplitSpec(cfg.Split)
 	if err != nil {
 		return nil, err
 	}
+	if len(spec.Parts) != 1 {
+		return nil, fmt.Errorf("split %q: a loader reads one split (combine splits at import time with --split)", cfg.Split)
+	}
+	part := spec.Parts[0]
+	sp, err := ds.Manifest.Split(part.Split)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Split = part.Split // shards are fetched by the split's own name
 	if cfg.BatchSize < 1 {
 		return nil, fmt.Errorf("batch size %d", cfg.BatchSize)
 	}
@@ -91,10 +104,16 @@ func NewLoader(ds *Dataset, cfg LoaderConfig) (*Loader, error) {
 	}
 	l := &Loader{ds: ds, cfg: cfg, split: sp, storedH: im.Height, storedW: im.Width}
 	var bytes int64
+	n := 0
 	for _, s := range sp.Shards {
-		l.first = append(l.first, l.total)
-		l.total += s.Records
+		l.first = append(l.first, n)
+		n += s.Records
 		bytes += s.Bytes
+	}
+	l.lo, l.hi = part.Range(n)
+	l.total = l.hi - l.lo
+	if l.total <= 0 {
+		return nil, fmt.Errorf("split %q of dataset %s is empty", spec.Text, ds.Manifest.Name)
 	}
 	l.window = cfg.ShuffleShards
 	if l.window <= 0 {
@@ -133,11 +152,15 @@ type ref struct{ shard, rec int32 }
 // shards (permuted when shuffling) taken ShuffleShards at a time, the
 // records of each group permuted together.
 func (l *Loader) Order(epoch int) (order []ref, groups [][]int32) {
-	n := len(l.split.Shards)
-	shards := make([]int32, n)
-	for i := range shards {
-		shards[i] = int32(i)
+	// The shards that hold records of the slice (a sliced split does not
+	// fetch the others).
+	var shards []int32
+	for i, sh := range l.split.Shards {
+		if l.first[i] < l.hi && l.first[i]+sh.Records > l.lo {
+			shards = append(shards, int32(i))
+		}
 	}
+	n := len(shards)
 	var r *rand.Rand
 	if l.cfg.Shuffle {
 		r = rand.New(rand.NewPCG(l.cfg.Seed^0x5348554646, uint64(epoch)))
@@ -149,7 +172,11 @@ func (l *Loader) Order(epoch int) (order []ref, groups [][]int32) {
 		grp := shards[g*l.window : min(n, (g+1)*l.window)]
 		groups = append(groups, grp)
 		for _, s := range grp {
-			for k := range l.split.Shards[s].Records {
+			// Only the records of the slice [lo, hi).
+			first := l.first[s]
+			k0 := max(0, l.lo-first)
+			k1 := min(l.split.Shards[s].Records, l.hi-first)
+			for k := k0; k < k1; k++ {
 				order = append(order, ref{s, int32(k)})
 			}
 		}

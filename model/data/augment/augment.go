@@ -90,8 +90,9 @@ var Presets = map[string]Config{
 }
 
 // Parse reads a preset name or a comma-separated list of steps:
-// "crop" (or "crop=0.08:1"), "flip=horizontal", "rotation=0.2",
-// "contrast=0.2", e.g. "flip=horizontal_and_vertical,rotation=0.2,contrast=0.2".
+// "crop" (or "crop=0.08:1"), "flip=horizontal" ("flip" alone is Keras'
+// default, horizontal_and_vertical), "rotation=0.2" (or "rotate=0.2"),
+// "contrast=0.2", e.g. "flip,rotate=0.2,contrast=0.2,crop".
 func Parse(s string) (Config, error) {
 	s = strings.TrimSpace(s)
 	if c, ok := Presets[s]; ok {
@@ -114,17 +115,20 @@ func Parse(s string) (Config, error) {
 			}
 			c.Crop = &cr
 		case "flip":
+			if v == "" {
+				v = "horizontal_and_vertical" // Keras' RandomFlip default
+			}
 			f, err := ParseFlip(v)
 			if err != nil {
 				return c, fmt.Errorf("augment %q: %v", item, err)
 			}
 			c.Flip = f
-		case "rotation", "contrast":
+		case "rotation", "rotate", "contrast":
 			x, err := strconv.ParseFloat(v, 64)
 			if err != nil || !(x >= 0 && x <= 1) {
 				return c, fmt.Errorf("augment %q: want a factor in [0, 1]", item)
 			}
-			if k == "rotation" {
+			if k != "contrast" {
 				c.Rotation = x
 			} else {
 				c.Contrast = x
