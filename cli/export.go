@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"github.com/goresnet/goresnet/internal/atomicfile"
 	"github.com/goresnet/goresnet/model/onnx"
 	"github.com/goresnet/goresnet/model/resnet"
+	"github.com/goresnet/goresnet/model/train"
 	"github.com/goresnet/goresnet/model/weights"
 )
 
@@ -34,9 +36,26 @@ class count, width and head are read from the file) or, once training
 writes them, from a --checkpoint.`
 
 // openCheckpoint reads a training checkpoint: the network and the metadata
-// to keep. The training work provides it; until then --checkpoint is
-// refused.
-var openCheckpoint func(path string) (*resnet.Net, map[string]string, error)
+// to keep (class names, input size, normalisation).
+var openCheckpoint = func(path string) (*resnet.Net, map[string]string, error) {
+	ck, err := train.OpenCheckpoint(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	net, err := ck.Net()
+	if err != nil {
+		return nil, nil, err
+	}
+	meta := map[string]string{
+		"epoch":      fmt.Sprint(ck.Meta.Epoch),
+		"input_size": fmt.Sprint(ck.Meta.Preprocess.Size),
+		"norm":       ck.Meta.Preprocess.Norm,
+	}
+	if b, err := json.Marshal(ck.Meta.Classes); err == nil {
+		meta["class_names"] = string(b)
+	}
+	return net, meta, nil
+}
 
 func runExport(env *Env, args []string) error {
 	fs := newFlags(env, "export", "--weights W.safetensors|W.pth | --checkpoint C  [--format safetensors|onnx] [--size S] [--keep-batchnorm] --out F", exportHelp)
@@ -66,9 +85,6 @@ func runExport(env *Env, args []string) error {
 	meta := map[string]string{}
 	src := nf.weights
 	if *checkpoint != "" {
-		if openCheckpoint == nil {
-			return fmt.Errorf("--checkpoint: checkpoints are not written by this version yet (they come with train); export --weights instead")
-		}
 		src = *checkpoint
 		var err error
 		if net, meta, err = openCheckpoint(*checkpoint); err != nil {

@@ -259,7 +259,7 @@ func TestExportBadInput(t *testing.T) {
 		{[]string{"--weights", pth}, "--out and one of --weights or --checkpoint are required"},
 		{[]string{"--out", filepath.Join(dir, "a.onnx")}, "--out and one of --weights or --checkpoint are required"},
 		{[]string{"--weights", pth, "--checkpoint", "c", "--out", filepath.Join(dir, "a.onnx")}, "one of --weights or --checkpoint"},
-		{[]string{"--checkpoint", "c.ckpt", "--out", filepath.Join(dir, "a.onnx")}, "checkpoints are not written by this version yet"},
+		{[]string{"--checkpoint", "c.ckpt", "--out", filepath.Join(dir, "a.onnx")}, "c.ckpt"},
 		{[]string{"--weights", pth, "--out", filepath.Join(dir, "a.bin")}, `format "bin": want safetensors or onnx`},
 		{[]string{"--weights", pth, "--format", "tflite", "--out", filepath.Join(dir, "a.onnx")}, `format "tflite"`},
 		{[]string{"--weights", "../model/weights/testdata/odd.pth", "--out", filepath.Join(dir, "a.onnx")}, "no tensor named like a ResNet's"},

@@ -43,6 +43,7 @@ type Meta struct {
 	Epoch        int             `json:"epoch"`          // epochs completed
 	Step         int             `json:"step"`           // optimizer steps taken
 	BatchInEpoch int             `json:"batch_in_epoch"` // batches of the next epoch already done (a mid-epoch stop)
+	Partial      Partial         `json:"partial"`        // their running sums
 	Optimizer    optim.Config    `json:"optimizer"`
 	OptimSteps   int             `json:"optimizer_steps"`
 	OptimStarted string          `json:"optimizer_started"` // one '0'/'1' per parameter

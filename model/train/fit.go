@@ -125,7 +125,7 @@ func (t *Trainer) CheckpointMeta(base Meta) (Meta, error) {
 	if err != nil {
 		return base, err
 	}
-	base.Epoch, base.Step, base.BatchInEpoch = t.Epoch, t.Step, t.BatchInEpoch
+	base.Epoch, base.Step, base.BatchInEpoch, base.Partial = t.Epoch, t.Step, t.BatchInEpoch, t.Partial
 	base.DropoutRNG = rng
 	base.History = t.History
 	if t.Best != nil {
@@ -149,7 +149,7 @@ func (t *Trainer) Resume(c *Checkpoint) error {
 			return err
 		}
 	}
-	t.Epoch, t.Step, t.BatchInEpoch = c.Meta.Epoch, c.Meta.Step, c.Meta.BatchInEpoch
+	t.Epoch, t.Step, t.BatchInEpoch, t.Partial = c.Meta.Epoch, c.Meta.Step, c.Meta.BatchInEpoch, c.Meta.Partial
 	t.History = c.Meta.History
 	if c.Meta.Best != nil {
 		b := *c.Meta.Best

@@ -64,6 +64,10 @@ type Trainer struct {
 	// OnBatch, if set, is called after every batch.
 	OnBatch func(BatchInfo)
 
+	// The running sums of the current epoch, so that an epoch resumed
+	// mid-way reports the same loss and accuracy as an uninterrupted one.
+	Partial Partial
+
 	h, w    int
 	ws      map[int]*resnet.Workspace
 	pending int // batches accumulated since the last optimizer step
@@ -73,6 +77,14 @@ type Trainer struct {
 	cacheLbl  map[int]int
 	useCache  bool
 	lastStats EpochStats
+}
+
+// Partial is an epoch's progress so far.
+type Partial struct {
+	LossSum float64 `json:"loss_sum"`
+	Seen    int     `json:"seen"`
+	Correct int     `json:"correct"`
+	Seconds float64 `json:"seconds"`
 }
 
 // NewTrainer makes a trainer for inputs of h x w pixels.
@@ -266,10 +278,9 @@ func argmax(v []float32) int {
 // resumed, the batches already done are skipped (read, not trained on), so
 // a resumed run sees exactly the batches an uninterrupted one would.
 func (t *Trainer) RunEpoch(ctx context.Context, it Iterator, batches int) (EpochStats, error) {
-	start := time.Now()
 	st := EpochStats{Epoch: t.Epoch + 1}
-	var lossSum float64
-	var seen, correct int
+	lossSum, seen, correct := t.Partial.LossSum, t.Partial.Seen, t.Partial.Correct
+	start := time.Now().Add(-time.Duration(t.Partial.Seconds * float64(time.Second)))
 	skip := t.BatchInEpoch
 	for b := 0; ; b++ {
 		if err := ctx.Err(); err != nil {
@@ -298,6 +309,7 @@ func (t *Trainer) RunEpoch(ctx context.Context, it Iterator, batches int) (Epoch
 		lossSum += loss * float64(batch.N)
 		seen += batch.N
 		correct += ok
+		t.Partial = Partial{lossSum, seen, correct, time.Since(start).Seconds()}
 		t.report(st.Epoch, b+1, batches, seen, lossSum, correct, start)
 	}
 	return t.endEpoch(st, lossSum, seen, correct, start)
@@ -307,10 +319,9 @@ func (t *Trainer) RunEpoch(ctx context.Context, it Iterator, batches int) (Epoch
 // in the order given (the loader's order for the epoch), in batches of
 // batchSize.
 func (t *Trainer) RunCachedEpoch(ctx context.Context, order []int, batchSize int) (EpochStats, error) {
-	start := time.Now()
 	st := EpochStats{Epoch: t.Epoch + 1}
-	var lossSum float64
-	var seen, correct int
+	lossSum, seen, correct := t.Partial.LossSum, t.Partial.Seen, t.Partial.Correct
+	start := time.Now().Add(-time.Duration(t.Partial.Seconds * float64(time.Second)))
 	ws, err := t.Workspace(batchSize)
 	if err != nil {
 		return st, err
@@ -342,6 +353,7 @@ func (t *Trainer) RunCachedEpoch(ctx context.Context, order []int, batchSize int
 		lossSum += loss * float64(len(idx))
 		seen += len(idx)
 		correct += ok
+		t.Partial = Partial{lossSum, seen, correct, time.Since(start).Seconds()}
 		t.report(st.Epoch, b+1, batches, seen, lossSum, correct, start)
 	}
 	return t.endEpoch(st, lossSum, seen, correct, start)
@@ -375,6 +387,7 @@ func (t *Trainer) endEpoch(st EpochStats, lossSum float64, seen, correct int, st
 	st.LR = t.Cfg.Schedule.LR(max(t.Step-1, 0))
 	t.Epoch++
 	t.BatchInEpoch = 0
+	t.Partial = Partial{}
 	return st, nil
 }
 

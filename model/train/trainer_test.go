@@ -149,6 +149,11 @@ func TestResumeIsExact(t *testing.T) {
 	if full.trainer.Step != resumed.trainer.Step {
 		t.Fatalf("steps %d vs %d", full.trainer.Step, resumed.trainer.Step)
 	}
+	// The resumed epoch reports the whole epoch's loss and accuracy.
+	fe, re := full.trainer.History.Epochs[1], resumed.trainer.History.Epochs[1]
+	if fe.Loss != re.Loss || fe.Accuracy != re.Accuracy || fe.Images != re.Images {
+		t.Fatalf("epoch 2 stats: uninterrupted %+v, resumed %+v", fe, re)
+	}
 }
 
 // TestEarlyStoppingAndNonFinite: a learning rate large enough to make the

@@ -82,7 +82,10 @@ func LoadNet(net *resnet.Net, f *File, opts LoadOptions) error {
 		todo = append(todo, pending{dst: e.Data, f32: v})
 	}
 	for _, name := range f.Names() {
-		if !want[name] && !skip(name) && (opts.Ignore == nil || !opts.Ignore(name)) {
+		// A training checkpoint (see model/train) also holds the
+		// optimizer's state: not weights, and not an error.
+		checkpointState := f.Metadata["goresnet"] != "" && strings.HasPrefix(name, "optimizer.")
+		if !want[name] && !skip(name) && !checkpointState && (opts.Ignore == nil || !opts.Ignore(name)) {
 			_, shape, _ := f.Shape(name)
 			problems = append(problems, fmt.Sprintf("unexpected tensor %q (shape %s) that %s does not have", name, shapeString(shape), net.Config.Arch))
 		}
