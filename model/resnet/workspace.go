@@ -19,15 +19,15 @@ type Workspace struct {
 	net     *Net
 	N, H, W int
 
-	x      []float32 // the input of the last Forward (the caller's slice)
-	train  bool      // the mode of the last Forward
-	ready  bool      // a Forward has run, so Backward may
+	x     []float32 // the input of the last Forward (the caller's slice)
+	train bool      // the mode of the last Forward
+	ready bool      // a Forward has run, so Backward may
 	// headOnly: the last pass was HeadForward, so only the head has
 	// activations to differentiate.
 	headOnly bool
-	stem   stemWS
-	blocks []blockWS
-	head   headWS
+	stem     stemWS
+	blocks   []blockWS
+	head     headWS
 
 	grad [4][]float32 // rotating gradient buffers, each of the largest activation
 	col  []float32    // im2col scratch, one image of the largest convolution
