@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/goresnet/goresnet/model/kernels"
+)
 
 // Pool2D is the geometry of a 2-D pooling over N images of C channels.
 // Padding may differ between the top/left and bottom/right edges, which is
@@ -142,24 +146,17 @@ func (g Pool2D) AvgBackward(dx, dy []float32) {
 }
 
 // GlobalAvgPoolForward averages each of the n*c planes of hw pixels into y
-// (n x c), the standard ResNet head's pooling.
+// (n x c), the standard ResNet head's pooling. The sums are taken in
+// float32 vector lanes folded into float64 (kernels.Sum).
 func GlobalAvgPoolForward(y, x []float32, nc, hw int) {
 	for p := 0; p < nc; p++ {
-		var s float32
-		for _, v := range x[p*hw : (p+1)*hw] {
-			s += v
-		}
-		y[p] = s / float32(hw)
+		y[p] = float32(kernels.Sum(x[p*hw:(p+1)*hw]) / float64(hw))
 	}
 }
 
 // GlobalAvgPoolBackward spreads dy (n x c) evenly over each plane of dx.
 func GlobalAvgPoolBackward(dx, dy []float32, nc, hw int) {
 	for p := 0; p < nc; p++ {
-		d := dy[p] / float32(hw)
-		row := dx[p*hw : (p+1)*hw]
-		for i := range row {
-			row[i] = d
-		}
+		kernels.Fill(dx[p*hw:(p+1)*hw], dy[p]/float32(hw))
 	}
 }
