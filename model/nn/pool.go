@@ -58,6 +58,21 @@ func (g Pool2D) window(oy, ox int) (y0, y1, x0, x1, area int) {
 // order and NaN wins, as in PyTorch.
 func (g Pool2D) MaxForward(y, x []float32, argmax []int32) {
 	plane, oplane := g.H*g.W, g.OH*g.OW
+	if g.KH == 3 && g.KW == 3 && g.Stride == 2 && g.PadT == 1 && g.PadL == 1 &&
+		g.OH == (g.H-1)/2+1 && g.OW == (g.W-1)/2+1 {
+		// ResNet's stem pool (PyTorch's MaxPool2d(3, 2, 1)): the kernel
+		// with the same scan order, ties and NaN rule.
+		for p := 0; p < g.N*g.C; p++ {
+			kernels.MaxPool3x3s2p1(y[p*oplane:(p+1)*oplane], argmax[p*oplane:(p+1)*oplane], x[p*plane:(p+1)*plane], g.H, g.W)
+		}
+		return
+	}
+	g.maxForwardAny(y, x, argmax)
+}
+
+// maxForwardAny is MaxForward for any geometry.
+func (g Pool2D) maxForwardAny(y, x []float32, argmax []int32) {
+	plane, oplane := g.H*g.W, g.OH*g.OW
 	for p := 0; p < g.N*g.C; p++ {
 		xp := x[p*plane : (p+1)*plane]
 		yp, ap := y[p*oplane:(p+1)*oplane], argmax[p*oplane:(p+1)*oplane]
