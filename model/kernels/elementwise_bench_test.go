@@ -75,6 +75,12 @@ func BenchmarkElementwise(b *testing.B) {
 			impl{"ref", bnBwd(BNGradSumsRef, BNBackwardDxRef)},
 			impl{"fast", bnBwd(BNGradSums, BNBackwardDx)})
 
+		bench(b, "bn-backward-eval", shape, n, 12,
+			impl{"ref", func() { MaskScaleRef(dx, dy, y, 0.7) }},
+			impl{"fast", func() { MaskScale(dx, dy, y, 0.7) }})
+		bench(b, "relu", shape, n, 8,
+			impl{"ref", func() { ReLURef(dx, x) }},
+			impl{"fast", func() { ReLU(dx, x) }})
 		bench(b, "relu-backward", shape, n, 12,
 			impl{"ref", func() { ReLUBackwardRef(dx, dy, y) }},
 			impl{"fast", func() { ReLUBackward(dx, dy, y) }})
