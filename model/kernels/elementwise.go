@@ -16,10 +16,12 @@ package kernels
 // error stays near 1e-7 however long the input (the float64 references are
 // what the tests compare with). The batch-norm and max-norm statistics need
 // that: a float32 running sum over a 56x56 plane loses 3-4 digits.
-// Elementwise kernels round like their references except where the vector
-// code fuses a multiply-add (ScaleShift, BNBackwardDx: one rounding fewer);
-// the optimizer updates do no fusing and give bit-identical results to the
-// references on amd64 and wasm.
+// Elementwise kernels round like their references except ScaleShift (the
+// amd64 code fuses the multiply-add: one rounding fewer) and BNBackwardDx
+// (float32 arithmetic where the reference uses float64: within a few
+// float32 roundings of its largest term). The optimizer updates do no
+// fusing and give bit-identical results to the references on amd64 and
+// wasm.
 //
 // NaN: the ReLU kernels pass NaN through (max(NaN, 0) is NaN, as in PyTorch)
 // and masks by y > 0 treat a NaN y as not positive, exactly as the
