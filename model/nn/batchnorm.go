@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/goresnet/goresnet/model/kernels"
+)
 
 // BatchNorm is the geometry and hyperparameters of a 2-D batch
 // normalisation over N images of C channels with HW pixels each.
@@ -26,20 +30,22 @@ func (g BatchNorm) Count() int { return g.N * g.HW }
 func (g BatchNorm) ForwardTrain(y, x, weight, bias, runMean, runVar, saveMean, saveInvstd []float32, relu bool) {
 	m := float64(g.Count())
 	for c := 0; c < g.C; c++ {
+		// Two passes, each in float32 vector lanes folded into float64
+		// every few hundred elements (kernels.Sum, kernels.SumSqDev).
 		var sum float64
 		for n := 0; n < g.N; n++ {
-			for _, v := range x[(n*g.C+c)*g.HW : (n*g.C+c+1)*g.HW] {
-				sum += float64(v)
-			}
+			sum += kernels.Sum(g.plane(x, n, c))
 		}
 		mean := sum / m
+		a := float32(mean)
 		var ss float64
 		for n := 0; n < g.N; n++ {
-			for _, v := range x[(n*g.C+c)*g.HW : (n*g.C+c+1)*g.HW] {
-				d := float64(v) - mean
-				ss += d * d
-			}
+			ss += kernels.SumSqDev(g.plane(x, n, c), a)
 		}
+		// The deviations were taken from a = float32(mean), not the float64
+		// mean: Σ(x-mean)² = Σ(x-a)² - m·(mean-a)².
+		d := mean - float64(a)
+		ss = max(ss-m*d*d, 0)
 		variance := ss / m
 		invstd := 1 / math.Sqrt(variance+float64(g.Eps))
 		saveMean[c] = float32(mean)
@@ -49,6 +55,12 @@ func (g BatchNorm) ForwardTrain(y, x, weight, bias, runMean, runVar, saveMean, s
 		runVar[c] = float32((1-mom)*float64(runVar[c]) + mom*ss/(m-1))
 	}
 	g.apply(y, x, weight, bias, saveMean, saveInvstd, relu)
+}
+
+// plane is image n's plane of channel c in an N x C x HW tensor.
+func (g BatchNorm) plane(t []float32, n, c int) []float32 {
+	off := (n*g.C + c) * g.HW
+	return t[off : off+g.HW : off+g.HW]
 }
 
 // ForwardEval normalises with the running statistics (eval mode, and the
@@ -62,21 +74,14 @@ func (g BatchNorm) ForwardEval(y, x, weight, bias, runMean, runVar, saveMean, sa
 	g.apply(y, x, weight, bias, saveMean, saveInvstd, relu)
 }
 
-// apply computes y = (x-mean)*invstd*weight + bias, then ReLU if asked.
+// apply computes y = (x-mean)*invstd*weight + bias, then ReLU if asked
+// (NaN passes, as in PyTorch), as one scale and shift per channel.
 func (g BatchNorm) apply(y, x, weight, bias, mean, invstd []float32, relu bool) {
 	for c := 0; c < g.C; c++ {
 		scale := weight[c] * invstd[c]
 		shift := bias[c] - mean[c]*scale
 		for n := 0; n < g.N; n++ {
-			off := (n*g.C + c) * g.HW
-			xs, ys := x[off:off+g.HW], y[off:off+g.HW]
-			for i, v := range xs {
-				o := v*scale + shift
-				if relu && o < 0 { // NaN passes, as in PyTorch
-					o = 0
-				}
-				ys[i] = o
-			}
+			kernels.ScaleShift(g.plane(y, n, c), g.plane(x, n, c), scale, shift, relu)
 		}
 	}
 }
@@ -88,19 +93,20 @@ func (g BatchNorm) apply(y, x, weight, bias, mean, invstd []float32, relu bool) 
 // accumulated when not nil; dx is written when not nil.
 func (g BatchNorm) Backward(dx, dweight, dbias, dy, x, y, weight, saveMean, saveInvstd []float32, train, relu bool) {
 	m := float64(g.Count())
+	// mask is the plane of y that masks dy (the fused ReLU), or nil.
+	mask := func(n, c int) []float32 {
+		if !relu {
+			return nil
+		}
+		return g.plane(y, n, c)
+	}
 	for c := 0; c < g.C; c++ {
 		mean, invstd := float64(saveMean[c]), float64(saveInvstd[c])
 		var sumG, sumGX float64
 		for n := 0; n < g.N; n++ {
-			off := (n*g.C + c) * g.HW
-			xs, dys := x[off:off+g.HW], dy[off:off+g.HW]
-			for i, d := range dys {
-				if relu && !(y[off+i] > 0) {
-					continue
-				}
-				sumG += float64(d)
-				sumGX += float64(d) * (float64(xs[i]) - mean)
-			}
+			sg, sgx := kernels.BNGradSums(g.plane(dy, n, c), g.plane(x, n, c), mask(n, c), saveMean[c])
+			sumG += sg
+			sumGX += sgx
 		}
 		if dweight != nil {
 			dweight[c] += float32(sumGX * invstd)
@@ -115,13 +121,7 @@ func (g BatchNorm) Backward(dx, dweight, dbias, dy, x, y, weight, saveMean, save
 		if !train {
 			k := float32(w * invstd)
 			for n := 0; n < g.N; n++ {
-				off := (n*g.C + c) * g.HW
-				for i, d := range dy[off : off+g.HW] {
-					if relu && !(y[off+i] > 0) {
-						d = 0
-					}
-					dx[off+i] = d * k
-				}
+				kernels.MaskScale(g.plane(dx, n, c), g.plane(dy, n, c), mask(n, c), k)
 			}
 			continue
 		}
@@ -130,14 +130,7 @@ func (g BatchNorm) Backward(dx, dweight, dbias, dy, x, y, weight, saveMean, save
 		meanG := sumG / m
 		proj := sumGX * invstd * invstd / m // mean(g*xhat)*invstd, applied to (x-mean)
 		for n := 0; n < g.N; n++ {
-			off := (n*g.C + c) * g.HW
-			xs := x[off : off+g.HW]
-			for i, d := range dy[off : off+g.HW] {
-				if relu && !(y[off+i] > 0) {
-					d = 0
-				}
-				dx[off+i] = float32(k * (float64(d) - meanG - (float64(xs[i])-mean)*proj))
-			}
+			kernels.BNBackwardDx(g.plane(dx, n, c), g.plane(dy, n, c), g.plane(x, n, c), mask(n, c), mean, k, meanG, proj)
 		}
 	}
 }

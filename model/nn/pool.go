@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/goresnet/goresnet/model/kernels"
+)
 
 // Pool2D is the geometry of a 2-D pooling over N images of C channels.
 // Padding may differ between the top/left and bottom/right edges, which is
@@ -53,6 +57,21 @@ func (g Pool2D) window(oy, ox int) (y0, y1, x0, x1, area int) {
 // its input plane, for MaxBackward. Ties go to the first element in scan
 // order and NaN wins, as in PyTorch.
 func (g Pool2D) MaxForward(y, x []float32, argmax []int32) {
+	plane, oplane := g.H*g.W, g.OH*g.OW
+	if g.KH == 3 && g.KW == 3 && g.Stride == 2 && g.PadT == 1 && g.PadL == 1 &&
+		g.OH == (g.H-1)/2+1 && g.OW == (g.W-1)/2+1 {
+		// ResNet's stem pool (PyTorch's MaxPool2d(3, 2, 1)): the kernel
+		// with the same scan order, ties and NaN rule.
+		for p := 0; p < g.N*g.C; p++ {
+			kernels.MaxPool3x3s2p1(y[p*oplane:(p+1)*oplane], argmax[p*oplane:(p+1)*oplane], x[p*plane:(p+1)*plane], g.H, g.W)
+		}
+		return
+	}
+	g.maxForwardAny(y, x, argmax)
+}
+
+// maxForwardAny is MaxForward for any geometry.
+func (g Pool2D) maxForwardAny(y, x []float32, argmax []int32) {
 	plane, oplane := g.H*g.W, g.OH*g.OW
 	for p := 0; p < g.N*g.C; p++ {
 		xp := x[p*plane : (p+1)*plane]
@@ -142,24 +161,17 @@ func (g Pool2D) AvgBackward(dx, dy []float32) {
 }
 
 // GlobalAvgPoolForward averages each of the n*c planes of hw pixels into y
-// (n x c), the standard ResNet head's pooling.
+// (n x c), the standard ResNet head's pooling. The sums are taken in
+// float32 vector lanes folded into float64 (kernels.Sum).
 func GlobalAvgPoolForward(y, x []float32, nc, hw int) {
 	for p := 0; p < nc; p++ {
-		var s float32
-		for _, v := range x[p*hw : (p+1)*hw] {
-			s += v
-		}
-		y[p] = s / float32(hw)
+		y[p] = float32(kernels.Sum(x[p*hw:(p+1)*hw]) / float64(hw))
 	}
 }
 
 // GlobalAvgPoolBackward spreads dy (n x c) evenly over each plane of dx.
 func GlobalAvgPoolBackward(dx, dy []float32, nc, hw int) {
 	for p := 0; p < nc; p++ {
-		d := dy[p] / float32(hw)
-		row := dx[p*hw : (p+1)*hw]
-		for i := range row {
-			row[i] = d
-		}
+		kernels.Fill(dx[p*hw:(p+1)*hw], dy[p]/float32(hw))
 	}
 }

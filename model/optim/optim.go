@@ -12,6 +12,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/goresnet/goresnet/model/kernels"
 	"github.com/goresnet/goresnet/model/resnet"
 )
 
@@ -46,6 +47,9 @@ type Optimizer struct {
 	// started[i] marks a parameter whose momentum buffer exists (PyTorch
 	// initialises it with the first gradient, not with zero).
 	started []bool
+	// convs are the convolution kernels max-norm applies to (listed at the
+	// first step that needs them, so that later steps allocate nothing).
+	convs []*resnet.Param
 }
 
 // New checks the config and makes an optimizer for net.
@@ -130,7 +134,10 @@ func (o *Optimizer) Step(lr float32) {
 		o.started[i] = true
 	}
 	if o.Config.MaxNorm > 0 {
-		for _, p := range o.net.ConvWeights() {
+		if o.convs == nil {
+			o.convs = o.net.ConvWeights()
+		}
+		for _, p := range o.convs {
 			if p.Trainable {
 				MaxNorm(p.Data, p.Shape[0], o.Config.MaxNorm)
 			}
@@ -146,71 +153,31 @@ func (o *Optimizer) slab(s []float32, off, n int) []float32 {
 }
 
 // sgdUpdate is torch.optim.SGD's update for one tensor; buf is nil
-// without momentum, and first marks the step that creates the buffer.
+// without momentum, and first marks the step that creates the buffer. It
+// runs on kernels.SGD (bit-identical to its plain reference, SGDRef).
 func sgdUpdate(c *Config, w, g, buf []float32, lr float32, first bool) {
-	for i := range w {
-		d := g[i]
-		if c.WeightDecay != 0 {
-			d += c.WeightDecay * w[i]
-		}
-		if buf != nil {
-			if first {
-				buf[i] = d
-			} else {
-				buf[i] = c.Momentum*buf[i] + (1-c.Dampening)*d
-			}
-			if c.Nesterov {
-				d += c.Momentum * buf[i]
-			} else {
-				d = buf[i]
-			}
-		}
-		w[i] -= lr * d
-	}
+	kernels.SGD(w, g, buf, kernels.SGDParams{LR: lr, Momentum: c.Momentum, Dampening: c.Dampening,
+		WeightDecay: c.WeightDecay, Nesterov: c.Nesterov}, first)
 }
 
 // adamUpdate is torch.optim.Adam's (L2 weight decay) or AdamW's
-// (decoupled weight decay) update for one tensor at step t (from 1).
+// (decoupled weight decay) update for one tensor at step t (from 1). It
+// runs on kernels.Adam (bit-identical to its plain reference, AdamRef).
 func adamUpdate(c *Config, step int, w, g, m, v []float32, lr float32) {
-	t := float64(step)
-	bc1 := 1 - math.Pow(float64(c.Beta1), t)
-	bc2 := 1 - math.Pow(float64(c.Beta2), t)
-	stepSize := float32(float64(lr) / bc1)
-	sqrtBC2 := float32(math.Sqrt(bc2))
-	decoupled := c.Kind == "adamw"
-	for i := range w {
-		d := g[i]
-		if c.WeightDecay != 0 {
-			if decoupled {
-				w[i] *= 1 - lr*c.WeightDecay
-			} else {
-				d += c.WeightDecay * w[i]
-			}
-		}
-		m[i] = c.Beta1*m[i] + (1-c.Beta1)*d
-		v[i] = c.Beta2*v[i] + (1-c.Beta2)*d*d
-		denom := float32(math.Sqrt(float64(v[i])))/sqrtBC2 + c.Eps
-		w[i] -= stepSize * m[i] / denom
-	}
+	kernels.Adam(w, g, m, v, kernels.NewAdamParams(lr, c.Beta1, c.Beta2, c.Eps, c.WeightDecay, c.Kind == "adamw", step))
 }
 
 // MaxNorm rescales each of the rows filters of w (laid out filter by
 // filter, as OIHW is) whose L2 norm exceeds max down to norm max, exactly as
 // Keras' MaxNorm(max, axis=[0,1,2]) does on its HWIO kernels:
-// w * clip(norm, 0, max) / (1e-7 + norm).
+// w * clip(norm, 0, max) / (1e-7 + norm). The squared norm is summed in
+// float32 vector lanes folded into float64 (kernels.SumSqDev).
 func MaxNorm(w []float32, rows int, max float32) {
 	n := len(w) / rows
 	for r := 0; r < rows; r++ {
 		f := w[r*n : (r+1)*n]
-		var ss float64
-		for _, v := range f {
-			ss += float64(v) * float64(v)
-		}
-		norm := math.Sqrt(ss)
+		norm := math.Sqrt(kernels.SumSqDev(f, 0))
 		desired := math.Min(norm, float64(max))
-		scale := float32(desired / (1e-7 + norm))
-		for i := range f {
-			f[i] *= scale
-		}
+		kernels.Scale(f, float32(desired/(1e-7+norm)))
 	}
 }

@@ -139,3 +139,22 @@ func TestBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestStepAllocatesNothing: after the first step (which lists the
+// convolutions for max-norm), an optimizer step allocates no memory.
+func TestStepAllocatesNothing(t *testing.T) {
+	net, err := resnet.New(resnet.Config{Arch: "resnet18", Classes: 3, WidthDiv: 16, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []Config{{Kind: "sgd", Momentum: 0.9, MaxNorm: 2}, {Kind: "adamw", WeightDecay: 1e-2}} {
+		o, err := New(c, net)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Step(1e-3)
+		if a := testing.AllocsPerRun(3, func() { o.Step(1e-3) }); a != 0 {
+			t.Errorf("%s: a step allocates %v times", c.Kind, a)
+		}
+	}
+}

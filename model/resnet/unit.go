@@ -105,8 +105,7 @@ func (b *blockWS) backward(l *block, dOut, bufB, bufC, dIn, col []float32) {
 		return
 	}
 	if dIn != nil {
-		for i, d := range dOut {
-			dIn[i] += d
-		}
+		n := len(dOut)
+		nn.AddForward(dIn[:n], dIn[:n], dOut) // the identity shortcut's gradient
 	}
 }
