@@ -18,6 +18,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/goresnet/goresnet/internal/atomicfile"
 	"github.com/goresnet/goresnet/model/data"
 	"github.com/goresnet/goresnet/model/data/augment"
 	"github.com/goresnet/goresnet/model/kernels"
@@ -290,6 +291,11 @@ func trainRun(env *Env, f trainFlags, ck *train.Checkpoint) error {
 	}
 	if err := os.MkdirAll(f.CheckpointDir, 0o755); err != nil {
 		return err
+	}
+	// A run killed mid-save leaves a temporary file beside the complete
+	// checkpoints; it is never read, only tidied away.
+	if n, _ := atomicfile.RemoveStale(f.CheckpointDir); n > 0 {
+		fmt.Fprintf(env.Stderr, "removed %d unfinished checkpoint file(s) from an interrupted save in %s\n", n, f.CheckpointDir)
 	}
 	settings, _ := json.Marshal(f)
 	baseMeta := train.Meta{Classes: classes, Preprocess: train.Preprocess{Size: size, Norm: norm.Name, Mean: norm.Mean[:], Std: norm.Std[:]},

@@ -63,3 +63,20 @@ func syncDir(dir string) {
 		d.Close()
 	}
 }
+
+// RemoveStale deletes the temporary files that writes into dir left behind
+// when their process was killed mid-write (".NAME.tmp-*"), and returns how
+// many it removed. Call it when nothing else writes into dir.
+func RemoveStale(dir string) (int, error) {
+	matches, err := filepath.Glob(filepath.Join(dir, ".*.tmp-*"))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range matches {
+		if os.Remove(m) == nil {
+			n++
+		}
+	}
+	return n, nil
+}
