@@ -88,6 +88,7 @@ func fill(d, t int) float64 {
 // scratch holds one participant's packing buffers.
 type scratch struct {
 	a, b []float32
+	row  []float32 // one im2col row, for packing
 	tile []float32
 	ct   []float32 // C computed row-major when the real C is transposed
 	plan gemmPlan
@@ -106,6 +107,9 @@ func (s *scratch) size(kern *ukernel) {
 	}
 	if len(s.b) < nb {
 		s.b = make([]float32, nb)
+	}
+	if len(s.row) < max(kern.mc, kern.nc) {
+		s.row = make([]float32, max(kern.mc, kern.nc))
 	}
 	if len(s.tile) < kern.mr*kern.nr {
 		s.tile = make([]float32, kern.mr*kern.nr)
@@ -167,10 +171,10 @@ func (p *gemmPlan) block(s *scratch, m0, m1, n0, n1 int) {
 		nc := min(kern.nc, n1-jc)
 		for pc := 0; pc < p.k; pc += kern.kc {
 			kc := min(kern.kc, p.k-pc)
-			packPanels(s.b, &p.b, pc, kc, jc, nc, nr, 1)
+			packPanels(s.b, s.row, &p.b, pc, kc, jc, nc, nr, 1)
 			for ic := m0; ic < m1; ic += kern.mc {
 				mc := min(kern.mc, m1-ic)
-				packPanels(s.a, &p.a, pc, kc, ic, mc, mr, p.alpha)
+				packPanels(s.a, s.row, &p.a, pc, kc, ic, mc, mr, p.alpha)
 				for jr := 0; jr < nc; jr += nr {
 					bp := unsafe.Pointer(&s.b[jr*kc])
 					w := min(nr, nc-jr)

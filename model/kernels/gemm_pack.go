@@ -1,5 +1,10 @@
 package kernels
 
+import (
+	"runtime"
+	"unsafe"
+)
+
 // view is how the GEMM driver reads an operand: a k x w matrix (k is the
 // reduction dimension). A dense view holds element (p, j) at
 // data[p*ps + j*js]; an im2col view is the im2col matrix of one image (in
@@ -29,19 +34,49 @@ func (v *view) shift(d int) {
 // packPanels copies rows [p0, p0+kc) and columns [j0, j0+w) of v into dst
 // as ceil(w/nr) panels of kc x nr values, panel after panel, each stored
 // row by row (the layout the micro-kernels stream through), scaled by
-// alpha. Columns past w in the last panel are zero.
-func packPanels(dst []float32, v *view, p0, kc, j0, w, nr int, alpha float32) {
+// alpha. Columns past w in the last panel are zero. row is scratch space
+// for at least w values (used for im2col views).
+//
+// The common cases (whole panels of contiguous rows, whole panels of
+// contiguous columns, im2col rows) copy through raw pointers in blocks of
+// 4 values after one bounds check: per-value bounds checks and a memmove
+// call per panel row cost as much as the small kernels' arithmetic (in
+// js/wasm, where memmove is a memory.copy call).
+func packPanels(dst, row []float32, v *view, p0, kc, j0, w, nr int, alpha float32) {
 	panels := (w + nr - 1) / nr
+	dst = dst[:panels*kc*nr]
+	if v.im2col {
+		// One im2col row at a time over all w columns (the per-call
+		// index arithmetic is paid once per row, not once per panel),
+		// then dealt out to the panels.
+		row = row[:w]
+		for p := 0; p < kc; p++ {
+			im2colRow(&v.conv, v.data, p0+p, v.j0+j0, row)
+			for q := 0; q < panels; q++ {
+				jq := q * nr
+				pr := dst[q*kc*nr+p*nr : q*kc*nr+p*nr+nr]
+				if jq+nr <= w {
+					copyVals(unsafe.Pointer(&pr[0]), unsafe.Pointer(&row[jq]), nr)
+					continue
+				}
+				clear(pr[copy(pr, row[jq:]):])
+			}
+		}
+		scale(dst, alpha)
+		return
+	}
 	for q := 0; q < panels; q++ {
 		jq := j0 + q*nr
 		wq := min(nr, j0+w-jq)
 		pd := dst[q*kc*nr : (q+1)*kc*nr]
 		switch {
-		case v.im2col:
+		case v.js == 1 && wq == nr:
+			// Whole panel, contiguous rows: copy nr values per row.
+			_ = v.data[(p0+kc-1)*v.ps+jq+nr-1]
+			src := unsafe.Pointer(&v.data[p0*v.ps+jq])
+			d := unsafe.Pointer(&pd[0])
 			for p := 0; p < kc; p++ {
-				row := pd[p*nr : p*nr+nr]
-				im2colRow(&v.conv, v.data, p0+p, v.j0+jq, row[:wq])
-				clear(row[wq:])
+				copyVals(unsafe.Add(d, 4*p*nr), unsafe.Add(src, 4*p*v.ps), nr)
 			}
 		case v.js == 1:
 			for p := 0; p < kc; p++ {
@@ -50,6 +85,11 @@ func packPanels(dst []float32, v *view, p0, kc, j0, w, nr int, alpha float32) {
 				copy(row, src)
 				clear(row[wq:])
 			}
+		case v.ps == 1 && wq == nr:
+			// Whole panel, contiguous columns (A as stored, or B^T):
+			// a transpose, walking nr columns down together.
+			_ = v.data[(jq+nr-1)*v.js+p0+kc-1]
+			packCols(unsafe.Pointer(&pd[0]), unsafe.Pointer(&v.data[jq*v.js+p0]), kc, nr, v.js)
 		default:
 			// Columns are strided: walk each column down, so that the
 			// source is read contiguously when ps == 1.
@@ -63,10 +103,55 @@ func packPanels(dst []float32, v *view, p0, kc, j0, w, nr int, alpha float32) {
 				clear(pd[p*nr+wq : p*nr+nr])
 			}
 		}
-		if alpha != 1 {
-			for i := range pd {
-				pd[i] *= alpha
-			}
+	}
+	scale(dst, alpha)
+}
+
+func scale(x []float32, alpha float32) {
+	if alpha != 1 {
+		for i := range x {
+			x[i] *= alpha
+		}
+	}
+}
+
+// copyVals copies n float32 values from s to d: 4 at a time as two 8-byte
+// words for short rows and in js/wasm (where memmove is a memory.copy
+// call, expensive for 32 bytes), with memmove for longer rows elsewhere
+// (on amd64 it beats the word loop for the 32-value rows of the AVX2
+// kernel).
+func copyVals(d, s unsafe.Pointer, n int) {
+	if n%4 != 0 || (n > 8 && runtime.GOARCH != "wasm") {
+		copy(unsafe.Slice((*float32)(d), n), unsafe.Slice((*float32)(s), n))
+		return
+	}
+	for i := 0; i < n; i += 4 {
+		*(*[2]uint64)(unsafe.Add(d, 4*i)) = *(*[2]uint64)(unsafe.Add(s, 4*i))
+	}
+}
+
+// packCols writes one panel: d[p*nr+jj] = s[jj*js+p] for p < kc, jj < nr
+// (s is column 0 of the panel at its first row; columns js values apart).
+// The values move as 32-bit words: js/wasm folds the constant offsets of
+// integer loads and stores into the instruction, not those of float ones.
+func packCols(d, s unsafe.Pointer, kc, nr, js int) {
+	if nr == 4 {
+		s1, s2, s3 := unsafe.Add(s, 4*js), unsafe.Add(s, 8*js), unsafe.Add(s, 12*js)
+		for p := 0; p < kc; p++ {
+			o := uintptr(4 * p)
+			dd := (*[4]uint32)(unsafe.Add(d, 16*p))
+			dd[0] = *(*uint32)(unsafe.Add(s, o))
+			dd[1] = *(*uint32)(unsafe.Add(s1, o))
+			dd[2] = *(*uint32)(unsafe.Add(s2, o))
+			dd[3] = *(*uint32)(unsafe.Add(s3, o))
+		}
+		return
+	}
+	for jj := 0; jj < nr; jj++ {
+		col := unsafe.Add(s, 4*jj*js)
+		dj := unsafe.Add(d, 4*jj)
+		for p := 0; p < kc; p++ {
+			*(*uint32)(unsafe.Add(dj, 4*p*nr)) = *(*uint32)(unsafe.Add(col, 4*p))
 		}
 	}
 }
