@@ -5,14 +5,18 @@ export GOTOOLCHAIN := go1.27.3
 export GOEXPERIMENT := simd
 export GOFLAGS := -buildvcs=false
 
-# Go's runner for js/wasm test binaries (node 20).
-WASM_EXEC = "$$(go env GOROOT)/lib/wasm/go_js_wasm_exec"
+# The runner for js/wasm test binaries (node 20): Go's own plus
+# model/kernels/wasm/gemm_hook.js, which lets model/kernels run its
+# hand-written WebAssembly GEMM kernel (without the hook the archsimd one
+# runs). GORESNET_WAT=required makes model/kernels fail if the hand-written
+# kernel cannot be set up.
+WASM_EXEC = $(CURDIR)/model/kernels/wasm/go_js_wasm_exec
 # Packages whose tests run in the browser build too.
 WASM_PKGS = ./model/... ./internal/...
 BENCH ?= .
 BENCHTIME ?= 1x
 
-.PHONY: all build run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd bench fixtures clean
+.PHONY: all build run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd bench bench-wasm fixtures clean
 
 all: build
 
@@ -42,7 +46,7 @@ test-native-nosimd:
 	GOEXPERIMENT= go test ./model/... ./internal/...
 
 test-wasm:
-	GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) $(WASM_PKGS)
+	GORESNET_WAT=required GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) $(WASM_PKGS)
 
 test-wasm-nosimd:
 	GOEXPERIMENT= GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) $(WASM_PKGS)
@@ -51,6 +55,10 @@ test-wasm-nosimd:
 # make bench BENCH='ResNet50/forward'
 bench:
 	go test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) ./model/...
+
+# The same in node (js/wasm), e.g. make bench-wasm BENCH=Sgemm BENCHTIME=1s
+bench-wasm:
+	GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) ./model/...
 
 # Regenerate the PyTorch parity fixtures (needs Debian's python3-torch and
 # python3-torchvision: apt-get install -y python3-torch python3-torchvision).

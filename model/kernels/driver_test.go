@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"runtime"
 	"testing"
 )
 
@@ -81,4 +83,48 @@ func TestConvForwardGemmMatchesIm2Col(t *testing.T) {
 			}
 		}
 	})
+}
+
+// watSetupErr reports why the hand-written wasm kernel is not usable (set
+// in the builds that have it).
+var watSetupErr func() error
+
+func kernelByName(name string) *ukernel {
+	for _, k := range gemmKernels {
+		if k.name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+// TestActiveKernel names the kernel each build runs and checks the
+// choice: the AVX2 kernel on amd64 CPUs with AVX2 and FMA, in js/wasm the
+// hand-written wasm kernel when the loader published the Go memory
+// (wasm/gemm_hook.js; GORESNET_WAT=required makes its absence an error,
+// as `make test` does) and the archsimd one otherwise, and the scalar
+// kernel without GOEXPERIMENT=simd.
+func TestActiveKernel(t *testing.T) {
+	name := KernelName()
+	t.Logf("%s/%s, simd experiment %v: active kernel %s", runtime.GOOS, runtime.GOARCH, simdBuild, name)
+	want := "f32_gemm_4x4__scalar"
+	if k := kernelByName("f32_gemm_2x32__avx2_fma"); simdBuild && runtime.GOARCH == "amd64" && k.usable() {
+		want = k.name
+	}
+	if simdBuild && runtime.GOARCH == "wasm" {
+		want = "f32_gemm_4x8__wasmsimd"
+		if k := kernelByName("f32_gemm_4x8__wasmsimd_wat"); k != nil {
+			if k.usable() {
+				want = k.name
+			} else {
+				t.Logf("%s not usable: %v", k.name, watSetupErr())
+				if os.Getenv("GORESNET_WAT") == "required" {
+					t.Fatalf("GORESNET_WAT=required, but %s is not usable: %v", k.name, watSetupErr())
+				}
+			}
+		}
+	}
+	if name != want {
+		t.Errorf("active kernel %s, want %s", name, want)
+	}
 }

@@ -17,6 +17,13 @@ type ukernel struct {
 	kc, mc, nc int
 	usable     func() bool
 	fn         func(kc int, a, b, c unsafe.Pointer, ldc int)
+	// block, if set, computes every whole tile of a packed block in one
+	// call: C[0:mc][0:nc] += A*B with mc a multiple of mr and nc of nr,
+	// the panels laid out as for fn, C row-major with row stride ldc. The
+	// driver does the edge tiles with fn. (For kernels behind a costly
+	// call, such as the hand-written wasm one: one call per block, not
+	// per tile.)
+	block func(kc, mc, nc int, a, b, c unsafe.Pointer, ldc int)
 }
 
 // gemmKernels lists the micro-kernels of this build, best first; files
@@ -175,10 +182,20 @@ func (p *gemmPlan) block(s *scratch, m0, m1, n0, n1 int) {
 			for ic := m0; ic < m1; ic += kern.mc {
 				mc := min(kern.mc, m1-ic)
 				packPanels(s.a, s.row, &p.a, pc, kc, ic, mc, mr, p.alpha)
+				mDone, nDone := 0, 0 // the whole tiles that block did
+				if kern.block != nil && p.csc == 1 {
+					mDone, nDone = mc/mr*mr, nc/nr*nr
+					if mDone > 0 && nDone > 0 {
+						kern.block(kc, mDone, nDone, unsafe.Pointer(&s.a[0]), unsafe.Pointer(&s.b[0]), unsafe.Pointer(&p.c[ic*p.rsc+jc]), p.rsc)
+					}
+				}
 				for jr := 0; jr < nc; jr += nr {
 					bp := unsafe.Pointer(&s.b[jr*kc])
 					w := min(nr, nc-jr)
 					for ir := 0; ir < mc; ir += mr {
+						if ir < mDone && jr < nDone {
+							continue
+						}
 						ap := unsafe.Pointer(&s.a[ir*kc])
 						h := min(mr, mc-ir)
 						i, j := ic+ir, jc+jr

@@ -50,16 +50,16 @@ func packPanels(dst, row []float32, v *view, p0, kc, j0, w, nr int, alpha float3
 		// index arithmetic is paid once per row, not once per panel),
 		// then dealt out to the panels.
 		row = row[:w]
+		full := w / nr
 		for p := 0; p < kc; p++ {
 			im2colRow(&v.conv, v.data, p0+p, v.j0+j0, row)
-			for q := 0; q < panels; q++ {
-				jq := q * nr
-				pr := dst[q*kc*nr+p*nr : q*kc*nr+p*nr+nr]
-				if jq+nr <= w {
-					copyVals(unsafe.Pointer(&pr[0]), unsafe.Pointer(&row[jq]), nr)
-					continue
-				}
-				clear(pr[copy(pr, row[jq:]):])
+			if full > 0 {
+				_ = dst[(full-1)*kc*nr+p*nr+nr-1]
+				copyRows(unsafe.Pointer(&dst[p*nr]), unsafe.Pointer(&row[0]), full, nr, kc*nr, nr)
+			}
+			if full < panels {
+				pr := dst[full*kc*nr+p*nr : full*kc*nr+p*nr+nr]
+				clear(pr[copy(pr, row[full*nr:]):])
 			}
 		}
 		scale(dst, alpha)
@@ -73,11 +73,7 @@ func packPanels(dst, row []float32, v *view, p0, kc, j0, w, nr int, alpha float3
 		case v.js == 1 && wq == nr:
 			// Whole panel, contiguous rows: copy nr values per row.
 			_ = v.data[(p0+kc-1)*v.ps+jq+nr-1]
-			src := unsafe.Pointer(&v.data[p0*v.ps+jq])
-			d := unsafe.Pointer(&pd[0])
-			for p := 0; p < kc; p++ {
-				copyVals(unsafe.Add(d, 4*p*nr), unsafe.Add(src, 4*p*v.ps), nr)
-			}
+			copyRows(unsafe.Pointer(&pd[0]), unsafe.Pointer(&v.data[p0*v.ps+jq]), kc, nr, nr, v.ps)
 		case v.js == 1:
 			for p := 0; p < kc; p++ {
 				src := v.data[(p0+p)*v.ps+jq : (p0+p)*v.ps+jq+wq]
@@ -115,6 +111,37 @@ func scale(x []float32, alpha float32) {
 	}
 }
 
+// copyRows copies rows of n values, rows apart by dstride and sstride
+// values: d[r*dstride+i] = s[r*sstride+i]. Rows of 4 and 8 (the wasm
+// kernels' panels) move as 8-byte words in one unrolled loop: js/wasm
+// pays dearly for each loop iteration and call, and folds the constant
+// offsets of integer loads and stores (not of float ones).
+func copyRows(d, s unsafe.Pointer, rows, n, dstride, sstride int) {
+	switch n {
+	case 8:
+		for r := 0; r < rows; r++ {
+			sr, dr := unsafe.Add(s, 4*r*sstride), unsafe.Add(d, 4*r*dstride)
+			x0, x1 := *(*uint64)(sr), *(*uint64)(unsafe.Add(sr, 8))
+			x2, x3 := *(*uint64)(unsafe.Add(sr, 16)), *(*uint64)(unsafe.Add(sr, 24))
+			*(*uint64)(dr) = x0
+			*(*uint64)(unsafe.Add(dr, 8)) = x1
+			*(*uint64)(unsafe.Add(dr, 16)) = x2
+			*(*uint64)(unsafe.Add(dr, 24)) = x3
+		}
+	case 4:
+		for r := 0; r < rows; r++ {
+			sr, dr := unsafe.Add(s, 4*r*sstride), unsafe.Add(d, 4*r*dstride)
+			x0, x1 := *(*uint64)(sr), *(*uint64)(unsafe.Add(sr, 8))
+			*(*uint64)(dr) = x0
+			*(*uint64)(unsafe.Add(dr, 8)) = x1
+		}
+	default:
+		for r := 0; r < rows; r++ {
+			copyVals(unsafe.Add(d, 4*r*dstride), unsafe.Add(s, 4*r*sstride), n)
+		}
+	}
+}
+
 // copyVals copies n float32 values from s to d: 4 at a time as two 8-byte
 // words for short rows and in js/wasm (where memmove is a memory.copy
 // call, expensive for 32 bytes), with memmove for longer rows elsewhere
@@ -126,7 +153,12 @@ func copyVals(d, s unsafe.Pointer, n int) {
 		return
 	}
 	for i := 0; i < n; i += 4 {
-		*(*[2]uint64)(unsafe.Add(d, 4*i)) = *(*[2]uint64)(unsafe.Add(s, 4*i))
+		// Word by word: an array assignment may overlap, and js/wasm
+		// makes it a memmove call.
+		x0 := *(*uint64)(unsafe.Add(s, 4*i))
+		x1 := *(*uint64)(unsafe.Add(s, 4*i+8))
+		*(*uint64)(unsafe.Add(d, 4*i)) = x0
+		*(*uint64)(unsafe.Add(d, 4*i+8)) = x1
 	}
 }
 
@@ -137,7 +169,20 @@ func copyVals(d, s unsafe.Pointer, n int) {
 func packCols(d, s unsafe.Pointer, kc, nr, js int) {
 	if nr == 4 {
 		s1, s2, s3 := unsafe.Add(s, 4*js), unsafe.Add(s, 8*js), unsafe.Add(s, 12*js)
-		for p := 0; p < kc; p++ {
+		p := 0
+		// Two steps of k at a time: 8-byte loads of two values of each
+		// column, recombined into 8-byte stores.
+		for ; p+2 <= kc; p += 2 {
+			o := uintptr(4 * p)
+			x0, x1 := *(*uint64)(unsafe.Add(s, o)), *(*uint64)(unsafe.Add(s1, o))
+			x2, x3 := *(*uint64)(unsafe.Add(s2, o)), *(*uint64)(unsafe.Add(s3, o))
+			dd := unsafe.Add(d, 16*p)
+			*(*uint64)(dd) = x0&0xffffffff | x1<<32
+			*(*uint64)(unsafe.Add(dd, 8)) = x2&0xffffffff | x3<<32
+			*(*uint64)(unsafe.Add(dd, 16)) = x0>>32 | x1&^0xffffffff
+			*(*uint64)(unsafe.Add(dd, 24)) = x2>>32 | x3&^0xffffffff
+		}
+		for ; p < kc; p++ {
 			o := uintptr(4 * p)
 			dd := (*[4]uint32)(unsafe.Add(d, 16*p))
 			dd[0] = *(*uint32)(unsafe.Add(s, o))

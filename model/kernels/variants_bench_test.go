@@ -22,14 +22,21 @@ type kernelVariant struct {
 // BenchmarkKernelVariants runs every registered kernel and every variant
 // on the BenchmarkSgemm shapes (single-threaded), and on a panel that
 // stays in L1 (the kernel's own speed, /L1). KERNEL_BLOCK=kc,mc,nc
-// overrides the blocking of the variants.
+// overrides the blocking of all of them.
 func BenchmarkKernelVariants(b *testing.B) {
 	prev := SetThreads(1)
 	defer SetThreads(prev)
 	var ks []kernelVariant
 	for _, k := range gemmKernels {
 		if k.usable == nil || k.usable() {
-			ks = append(ks, kernelVariant{k: k, kcMult: 1})
+			kk := *k
+			if s := os.Getenv("KERNEL_BLOCK"); s != "" {
+				f := strings.Split(s, ",")
+				kk.kc, _ = strconv.Atoi(f[0])
+				kk.mc, _ = strconv.Atoi(f[1])
+				kk.nc, _ = strconv.Atoi(f[2])
+			}
+			ks = append(ks, kernelVariant{k: &kk, kcMult: 1})
 		}
 	}
 	for _, v := range wasmVariants {

@@ -1,0 +1,55 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// BenchmarkPack measures packPanels on the layouts ResNet-50 feeds it,
+// one kc x w block at a time: B dense (row-major k x n), A as stored
+// (row-major m x k, read transposed), and B as im2col of a 3x3 conv.
+// ns/value is per packed value.
+func BenchmarkPack(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	const kc = 256
+	for _, nr := range []int{4, 8, 32} {
+		// B: 576 x 3136 row-major, columns [0, 1024).
+		{
+			n := 3136
+			data := randSlice(r, kc*n)
+			v := view{data: data, ps: n, js: 1}
+			bench(b, fmt.Sprintf("dense/nr%d", nr), &v, kc, 1024, nr)
+		}
+		// A: 128 x 1152 row-major, read as k x m.
+		{
+			k := 1152
+			data := randSlice(r, 128*k)
+			v := view{data: data, ps: 1, js: k}
+			bench(b, fmt.Sprintf("transposed/nr%d", nr), &v, kc, 128, nr)
+		}
+		// im2col of a 3x3 stride-1 conv over 64 x 56 x 56.
+		{
+			s := NewConvShape(64, 56, 56, 3, 3, 1, 1, 1)
+			data := randSlice(r, s.C*s.H*s.W)
+			v := view{data: data, im2col: true, conv: s}
+			bench(b, fmt.Sprintf("im2col3x3/nr%d", nr), &v, kc, 1024, nr)
+		}
+	}
+}
+
+func bench(b *testing.B, name string, v *view, kc, w, nr int) {
+	b.Run(name, func(b *testing.B) {
+		dst := make([]float32, (w+nr-1)/nr*nr*kc)
+		row := make([]float32, w)
+		cpu0 := cpuSeconds()
+		for i := 0; i < b.N; i++ {
+			packPanels(dst, row, v, 0, kc, 0, w, nr, 1)
+		}
+		vals := float64(kc*w) * float64(b.N)
+		b.ReportMetric(b.Elapsed().Seconds()*1e9/vals, "ns/value")
+		if cpu0 >= 0 {
+			b.ReportMetric((cpuSeconds()-cpu0)*1e9/vals, "cpu-ns/value")
+		}
+	})
+}

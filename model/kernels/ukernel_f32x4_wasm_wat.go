@@ -1,0 +1,104 @@
+//go:build goexperiment.simd && js && wasm
+
+package kernels
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"syscall/js"
+	"unsafe"
+
+	"github.com/goresnet/goresnet/model/kernels/internal/wat"
+)
+
+// f32_gemm_4x8__wasmsimd_wat: the 4x8 tile in hand-written WebAssembly
+// SIMD (wasm/f32_gemm_4x8.wat, which says why and what else was tried),
+// about 1.5x the archsimd kernel. It runs whole packed blocks per call
+// (the ukernel's block hook); the edge tiles and the fallback are the
+// archsimd kernel, f32_gemm_4x8__wasmsimd, with the same packing.
+//
+// How it is wired: the WAT text is embedded here and assembled when the
+// program starts (internal/wat, ~0.3 ms), so no generated .wasm exists
+// anywhere. It needs the Go instance's WebAssembly.Memory, which only the
+// JS loader has: wasm/gemm_hook.js publishes it as
+// globalThis.goresnetWasmMemory (wasm/go_js_wasm_exec preloads it for
+// tests; a browser worker loads it before instantiating, see the hook).
+// Then the kernel module is instantiated on that memory and called
+// through syscall/js with its parameters in Go memory: ~0.3 us and no
+// allocation per call, against ~0.06 us for a //go:wasmimport call, but
+// a wasmimport would make every js/wasm binary that links this package
+// fail to instantiate (LinkError) under any loader that does not provide
+// the import (Go's own test runner, go-app's loader), while this falls
+// back to the archsimd kernel. At one call per block (kc x mc x nc, at
+// least ~40 us of work in ResNet-50) the difference is below 1%.
+func init() {
+	registerKernel(&ukernel{
+		name: "f32_gemm_4x8__wasmsimd_wat", priority: 20, mr: 4, nr: 8, kc: 256, mc: 128, nc: 1024,
+		usable: watGemmUsable, fn: gemm4x8WasmSIMD, block: watGemmBlock,
+	})
+}
+
+//go:embed wasm/f32_gemm_4x8.wat
+var f32Gemm4x8WAT string
+
+var watGemm struct {
+	params [8]int32 // kc, mc, nc, a, b, c, ldc: read by the kernel at each call
+	fn     js.Value // the kernel module's f32_gemm_4x8_block
+	done   bool
+	err    error // why the kernel is not usable (nil if it is)
+}
+
+// errNoWasmMemory: the loader did not publish the Go memory (no hook).
+var errNoWasmMemory = errors.New("globalThis.goresnetWasmMemory is not set (load model/kernels/wasm/gemm_hook.js before instantiating)")
+
+func watGemmUsable() bool {
+	if !watGemm.done {
+		watGemm.done = true
+		watGemm.err = watGemmSetup()
+	}
+	return watGemm.err == nil
+}
+
+func watGemmSetup() (err error) {
+	mem := js.Global().Get("goresnetWasmMemory")
+	if mem.IsUndefined() || mem.IsNull() {
+		return errNoWasmMemory
+	}
+	defer func() {
+		// syscall/js turns a JS exception (say, a browser without wasm
+		// SIMD) into a panic.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("instantiating the wasm kernel: %v", r)
+		}
+	}()
+	bin, err := wat.Assemble(f32Gemm4x8WAT)
+	if err != nil {
+		return err
+	}
+	buf := js.Global().Get("Uint8Array").New(len(bin))
+	js.CopyBytesToJS(buf, bin)
+	wa := js.Global().Get("WebAssembly")
+	mod := wa.Get("Module").New(buf)
+	inst := wa.Get("Instance").New(mod, map[string]any{"env": map[string]any{"mem": mem}})
+	x := inst.Get("exports")
+	// The kernel echoes the word at the parameter address: a random word
+	// proves that it sees this program's memory.
+	magic := int32(rand.Uint32() | 1)
+	watGemm.params[0] = magic
+	if got := x.Call("init", uintptr(unsafe.Pointer(&watGemm.params[0]))).Int(); int32(got) != magic {
+		return errors.New("the published memory is not this program's (another Go instance in the same JS scope?)")
+	}
+	watGemm.fn = x.Get("f32_gemm_4x8_block")
+	return nil
+}
+
+// watGemmBlock is the block hook: whole tiles of a packed block.
+func watGemmBlock(kc, mc, nc int, a, b, c unsafe.Pointer, ldc int) {
+	p := &watGemm.params
+	p[0], p[1], p[2] = int32(kc), int32(mc), int32(nc)
+	p[3], p[4], p[5] = int32(uintptr(a)), int32(uintptr(b)), int32(uintptr(c))
+	p[6] = int32(ldc)
+	watGemm.fn.Invoke()
+}

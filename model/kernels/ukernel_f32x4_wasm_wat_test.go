@@ -1,0 +1,5 @@
+//go:build goexperiment.simd && js && wasm
+
+package kernels
+
+func init() { watSetupErr = func() error { return watGemm.err } }
