@@ -35,72 +35,116 @@ func (v *view) shift(d int) {
 // as ceil(w/nr) panels of kc x nr values, panel after panel, each stored
 // row by row (the layout the micro-kernels stream through), scaled by
 // alpha. Columns past w in the last panel are zero. row is scratch space
-// for at least w values (used for im2col views).
+// for at least imRows*w values (used for im2col views). hooks, if not
+// nil, are the kernel's own routines for the bulk of the work.
 //
 // The common cases (whole panels of contiguous rows, whole panels of
-// contiguous columns, im2col rows) copy through raw pointers in blocks of
-// 4 values after one bounds check: per-value bounds checks and a memmove
-// call per panel row cost as much as the small kernels' arithmetic (in
-// js/wasm, where memmove is a memory.copy call).
-func packPanels(dst, row []float32, v *view, p0, kc, j0, w, nr int, alpha float32) {
+// contiguous columns, im2col rows) copy through raw pointers after one
+// bounds check: per-value bounds checks and a memmove call per panel row
+// cost as much as the small kernels' arithmetic (in js/wasm, where
+// memmove is a memory.copy call).
+func packPanels(dst, row []float32, v *view, p0, kc, j0, w, nr int, alpha float32, hooks *packHooks) {
 	panels := (w + nr - 1) / nr
+	full := w / nr // whole panels
 	dst = dst[:panels*kc*nr]
 	if v.im2col {
-		// One im2col row at a time over all w columns (the per-call
+		// imRows im2col rows at a time over all w columns (the per-call
 		// index arithmetic is paid once per row, not once per panel),
 		// then dealt out to the panels.
-		row = row[:w]
-		full := w / nr
-		for p := 0; p < kc; p++ {
-			im2colRow(&v.conv, v.data, p0+p, v.j0+j0, row)
+		for pp := 0; pp < kc; pp += imRows {
+			r := min(imRows, kc-pp)
+			rows := row[:r*w]
+			for i := 0; i < r; i++ {
+				im2colRow(&v.conv, v.data, p0+pp+i, v.j0+j0, rows[i*w:(i+1)*w])
+			}
 			if full > 0 {
-				_ = dst[(full-1)*kc*nr+p*nr+nr-1]
-				copyRows(unsafe.Pointer(&dst[p*nr]), unsafe.Pointer(&row[0]), full, nr, kc*nr, nr)
+				_ = dst[(full-1)*kc*nr+(pp+r-1)*nr+nr-1]
+				packRows(hooks, unsafe.Pointer(&dst[pp*nr]), unsafe.Pointer(&rows[0]), r, full, nr, kc*nr, w)
 			}
 			if full < panels {
-				pr := dst[full*kc*nr+p*nr : full*kc*nr+p*nr+nr]
-				clear(pr[copy(pr, row[full*nr:]):])
+				for i := 0; i < r; i++ {
+					pr := dst[full*kc*nr+(pp+i)*nr : full*kc*nr+(pp+i)*nr+nr]
+					clear(pr[copy(pr, rows[i*w+full*nr:(i+1)*w]):])
+				}
 			}
 		}
 		scale(dst, alpha)
 		return
 	}
-	for q := 0; q < panels; q++ {
+	q0 := 0 // the panels done below
+	switch {
+	case v.js == 1 && full > 0:
+		// Whole panels, contiguous rows: nr values per row and panel.
+		_ = v.data[(p0+kc-1)*v.ps+j0+full*nr-1]
+		packRows(hooks, unsafe.Pointer(&dst[0]), unsafe.Pointer(&v.data[p0*v.ps+j0]), kc, full, nr, kc*nr, v.ps)
+		q0 = full
+	case v.ps == 1 && full > 0:
+		// Whole panels, contiguous columns (A as stored, or B^T): a
+		// transpose, walking nr columns down together.
+		_ = v.data[(j0+full*nr-1)*v.js+p0+kc-1]
+		packColPanels(hooks, unsafe.Pointer(&dst[0]), unsafe.Pointer(&v.data[j0*v.js+p0]), kc, full, nr, v.js)
+		q0 = full
+	}
+	for q := q0; q < panels; q++ {
 		jq := j0 + q*nr
 		wq := min(nr, j0+w-jq)
 		pd := dst[q*kc*nr : (q+1)*kc*nr]
-		switch {
-		case v.js == 1 && wq == nr:
-			// Whole panel, contiguous rows: copy nr values per row.
-			_ = v.data[(p0+kc-1)*v.ps+jq+nr-1]
-			copyRows(unsafe.Pointer(&pd[0]), unsafe.Pointer(&v.data[p0*v.ps+jq]), kc, nr, nr, v.ps)
-		case v.js == 1:
+		if v.js == 1 {
 			for p := 0; p < kc; p++ {
 				src := v.data[(p0+p)*v.ps+jq : (p0+p)*v.ps+jq+wq]
 				row := pd[p*nr : p*nr+nr]
 				copy(row, src)
 				clear(row[wq:])
 			}
-		case v.ps == 1 && wq == nr:
-			// Whole panel, contiguous columns (A as stored, or B^T):
-			// a transpose, walking nr columns down together.
-			_ = v.data[(jq+nr-1)*v.js+p0+kc-1]
-			packCols(unsafe.Pointer(&pd[0]), unsafe.Pointer(&v.data[jq*v.js+p0]), kc, nr, v.js)
-		default:
-			// Columns are strided: walk each column down, so that the
-			// source is read contiguously when ps == 1.
-			for jj := 0; jj < wq; jj++ {
-				col := v.data[(jq+jj)*v.js:]
-				for p := 0; p < kc; p++ {
-					pd[p*nr+jj] = col[(p0+p)*v.ps]
-				}
-			}
+			continue
+		}
+		// Columns are strided: walk each column down, so that the
+		// source is read contiguously when ps == 1.
+		for jj := 0; jj < wq; jj++ {
+			col := v.data[(jq+jj)*v.js:]
 			for p := 0; p < kc; p++ {
-				clear(pd[p*nr+wq : p*nr+nr])
+				pd[p*nr+jj] = col[(p0+p)*v.ps]
 			}
+		}
+		for p := 0; p < kc; p++ {
+			clear(pd[p*nr+wq : p*nr+nr])
 		}
 	}
 	scale(dst, alpha)
+}
+
+// imRows is how many im2col rows packPanels stages at a time.
+const imRows = 16
+
+// packHooks are a kernel's own packing routines, each a replacement for
+// the Go function of the same contract (packRows, packColPanels) that
+// may decline (return false) a case it does not handle.
+type packHooks struct {
+	rows func(d, s unsafe.Pointer, rows, panels, nr, panelStride, rowStride int) bool
+	cols func(d, s unsafe.Pointer, kc, panels, nr, js int) bool
+}
+
+// packRows copies `rows` rows of `panels` whole panels: panel q, row r
+// (nr values at d + q*panelStride + r*nr) = s[r*rowStride + q*nr : +nr]
+// (strides in values).
+func packRows(h *packHooks, d, s unsafe.Pointer, rows, panels, nr, panelStride, rowStride int) {
+	if h != nil && h.rows != nil && h.rows(d, s, rows, panels, nr, panelStride, rowStride) {
+		return
+	}
+	for q := 0; q < panels; q++ {
+		copyRows(unsafe.Add(d, 4*q*panelStride), unsafe.Add(s, 4*q*nr), rows, nr, nr, rowStride)
+	}
+}
+
+// packColPanels packs whole panels of nr contiguous columns js values
+// apart: panel q (at d + q*kc*nr) gets columns q*nr..q*nr+nr-1 of s.
+func packColPanels(h *packHooks, d, s unsafe.Pointer, kc, panels, nr, js int) {
+	if h != nil && h.cols != nil && h.cols(d, s, kc, panels, nr, js) {
+		return
+	}
+	for q := 0; q < panels; q++ {
+		packCols(unsafe.Add(d, 4*q*kc*nr), unsafe.Add(s, 4*q*nr*js), kc, nr, js)
+	}
 }
 
 func scale(x []float32, alpha float32) {
@@ -226,9 +270,15 @@ func im2colRow(s *ConvShape, x []float32, p, j0 int, out []float32) {
 				if hi <= lo {
 					clear(seg)
 				} else {
-					clear(seg[:lo])
+					// The padding at either end is a value or two:
+					// stores, not memclr calls.
+					for t := 0; t < lo; t++ {
+						seg[t] = 0
+					}
 					copy(seg[lo:hi], src[ix+lo:ix+hi])
-					clear(seg[hi:])
+					for t := hi; t < run; t++ {
+						seg[t] = 0
+					}
 				}
 			} else {
 				for t := range seg {

@@ -39,12 +39,13 @@ func BenchmarkPack(b *testing.B) {
 }
 
 func bench(b *testing.B, name string, v *view, kc, w, nr int) {
+	hooks := active.pack
 	b.Run(name, func(b *testing.B) {
 		dst := make([]float32, (w+nr-1)/nr*nr*kc)
-		row := make([]float32, w)
+		row := make([]float32, imRows*w)
 		cpu0 := cpuSeconds()
 		for i := 0; i < b.N; i++ {
-			packPanels(dst, row, v, 0, kc, 0, w, nr, 1)
+			packPanels(dst, row, v, 0, kc, 0, w, nr, 1, hooks)
 		}
 		vals := float64(kc*w) * float64(b.N)
 		b.ReportMetric(b.Elapsed().Seconds()*1e9/vals, "ns/value")

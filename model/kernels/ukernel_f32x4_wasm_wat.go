@@ -35,8 +35,9 @@ import (
 // least ~40 us of work in ResNet-50) the difference is below 1%.
 func init() {
 	registerKernel(&ukernel{
-		name: "f32_gemm_4x8__wasmsimd_wat", priority: 20, mr: 4, nr: 8, kc: 256, mc: 128, nc: 1024,
+		name: "f32_gemm_4x8__wasmsimd_wat", priority: 20, mr: 4, nr: 8, kc: 256, mc: 256, nc: 4096,
 		usable: watGemmUsable, fn: gemm4x8WasmSIMD, block: watGemmBlock,
+		pack: &packHooks{rows: watPackRows, cols: watPackCols},
 	})
 }
 
@@ -46,8 +47,10 @@ var f32Gemm4x8WAT string
 var watGemm struct {
 	params [8]int32 // kc, mc, nc, a, b, c, ldc: read by the kernel at each call
 	fn     js.Value // the kernel module's f32_gemm_4x8_block
-	done   bool
-	err    error // why the kernel is not usable (nil if it is)
+	// its packing routines (B rows into panels of 8, A by 4x4 transposes)
+	packRows, packCols js.Value
+	done               bool
+	err                error // why the kernel is not usable (nil if it is)
 }
 
 // errNoWasmMemory: the loader did not publish the Go memory (no hook).
@@ -91,7 +94,35 @@ func watGemmSetup() (err error) {
 		return errors.New("the published memory is not this program's (another Go instance in the same JS scope?)")
 	}
 	watGemm.fn = x.Get("f32_gemm_4x8_block")
+	watGemm.packRows = x.Get("pack_rows_8")
+	watGemm.packCols = x.Get("pack_cols_4")
 	return nil
+}
+
+// watPackMin: below this many values the Go packing is as fast as a call.
+const watPackMin = 2048
+
+// watPackRows is packRows for panels of 8 (B).
+func watPackRows(d, s unsafe.Pointer, rows, panels, nr, panelStride, rowStride int) bool {
+	if nr != 8 || rows*panels*nr < watPackMin {
+		return false
+	}
+	p := &watGemm.params
+	p[0], p[1], p[2], p[3] = int32(rows), int32(panels), int32(uintptr(s)), int32(4*rowStride)
+	p[4], p[5] = int32(uintptr(d)), int32(4*panelStride)
+	watGemm.packRows.Invoke()
+	return true
+}
+
+// watPackCols is packColPanels for panels of 4 (A as stored).
+func watPackCols(d, s unsafe.Pointer, kc, panels, nr, js int) bool {
+	if nr != 4 || kc*panels*nr < watPackMin {
+		return false
+	}
+	p := &watGemm.params
+	p[0], p[1], p[2], p[3], p[4] = int32(kc), int32(panels), int32(uintptr(s)), int32(4*js), int32(uintptr(d))
+	watGemm.packCols.Invoke()
+	return true
 }
 
 // watGemmBlock is the block hook: whole tiles of a packed block.

@@ -110,4 +110,104 @@
             (local.set $ir (i32.add (local.get $ir) (i32.const 4)))
             (br $iloop)))
         (local.set $jr (i32.add (local.get $jr) (i32.const 8)))
-        (br $jloop)))))
+        (br $jloop))))
+
+  ;; pack_rows_8 copies rows of 8 values into panels: for each of
+  ;; `panels` panels, `rows` rows; panel q row r (32 bytes at dst +
+  ;; q*dstride + r*32) = src + r*sstride + q*32. Parameters: rows,
+  ;; panels, src, sstride, dst, dstride (strides in bytes). This is the
+  ;; packing of B (dense rows, or im2col rows staged by Go) for the 4x8
+  ;; tiles; in Go it costs 0.55 ns a value, here ~0.1.
+  (func $pack_rows_8 (export "pack_rows_8")
+    (local $rows i32) (local $panels i32) (local $src i32) (local $ss i32) (local $dst i32) (local $ds i32)
+    (local $s i32) (local $d i32) (local $r i32)
+    (local.set $rows (i32.load offset=0 (global.get $params)))
+    (local.set $panels (i32.load offset=4 (global.get $params)))
+    (local.set $src (i32.load offset=8 (global.get $params)))
+    (local.set $ss (i32.load offset=12 (global.get $params)))
+    (local.set $dst (i32.load offset=16 (global.get $params)))
+    (local.set $ds (i32.load offset=20 (global.get $params)))
+    (block $qdone
+      (loop $qloop
+        (br_if $qdone (i32.eqz (local.get $panels)))
+        (local.set $s (local.get $src))
+        (local.set $d (local.get $dst))
+        (local.set $r (local.get $rows))
+        (block $rdone
+          (loop $rloop
+            (br_if $rdone (i32.eqz (local.get $r)))
+            (v128.store offset=0 (local.get $d) (v128.load offset=0 (local.get $s)))
+            (v128.store offset=16 (local.get $d) (v128.load offset=16 (local.get $s)))
+            (local.set $s (i32.add (local.get $s) (local.get $ss)))
+            (local.set $d (i32.add (local.get $d) (i32.const 32)))
+            (local.set $r (i32.sub (local.get $r) (i32.const 1)))
+            (br $rloop)))
+        (local.set $src (i32.add (local.get $src) (i32.const 32)))
+        (local.set $dst (i32.add (local.get $dst) (local.get $ds)))
+        (local.set $panels (i32.sub (local.get $panels) (i32.const 1)))
+        (br $qloop))))
+
+  ;; pack_cols_4 packs panels of 4 contiguous columns (A as stored: its
+  ;; rows) by 4x4 transposes: panel q (kc x 4 values at dst + q*kc*16)
+  ;; row p = (src[q*4*js + jj*js + 4p], jj < 4). Parameters: kc, panels,
+  ;; src, js (bytes between columns), dst.
+  (func $pack_cols_4 (export "pack_cols_4")
+    (local $kc i32) (local $panels i32) (local $src i32) (local $js i32) (local $d i32)
+    (local $s0 i32) (local $s1 i32) (local $s2 i32) (local $s3 i32) (local $k i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $kc (i32.load offset=0 (global.get $params)))
+    (local.set $panels (i32.load offset=4 (global.get $params)))
+    (local.set $src (i32.load offset=8 (global.get $params)))
+    (local.set $js (i32.load offset=12 (global.get $params)))
+    (local.set $d (i32.load offset=16 (global.get $params)))
+    (block $qdone
+      (loop $qloop
+        (br_if $qdone (i32.eqz (local.get $panels)))
+        (local.set $s0 (local.get $src))
+        (local.set $s1 (i32.add (local.get $s0) (local.get $js)))
+        (local.set $s2 (i32.add (local.get $s1) (local.get $js)))
+        (local.set $s3 (i32.add (local.get $s2) (local.get $js)))
+        (local.set $k (local.get $kc))
+        (block $kdone
+          (loop $kloop
+            (br_if $kdone (i32.lt_u (local.get $k) (i32.const 4)))
+            (local.set $r0 (v128.load (local.get $s0)))
+            (local.set $r1 (v128.load (local.get $s1)))
+            (local.set $r2 (v128.load (local.get $s2)))
+            (local.set $r3 (v128.load (local.get $s3)))
+            ;; t0 = a0k0 a1k0 a0k1 a1k1, t1 = a2k0 a3k0 a2k1 a3k1,
+            ;; t2 = a0k2 a1k2 a0k3 a1k3, t3 = a2k2 a3k2 a2k3 a3k3.
+            (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+            (local.set $t1 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+            (local.set $t2 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+            (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+            (v128.store offset=0 (local.get $d) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1)))
+            (v128.store offset=16 (local.get $d) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1)))
+            (v128.store offset=32 (local.get $d) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3)))
+            (v128.store offset=48 (local.get $d) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3)))
+            (local.set $s0 (i32.add (local.get $s0) (i32.const 16)))
+            (local.set $s1 (i32.add (local.get $s1) (i32.const 16)))
+            (local.set $s2 (i32.add (local.get $s2) (i32.const 16)))
+            (local.set $s3 (i32.add (local.get $s3) (i32.const 16)))
+            (local.set $d (i32.add (local.get $d) (i32.const 64)))
+            (local.set $k (i32.sub (local.get $k) (i32.const 4)))
+            (br $kloop)))
+        ;; The last kc%4 rows, a value at a time (as 32-bit words).
+        (block $tdone
+          (loop $tloop
+            (br_if $tdone (i32.eqz (local.get $k)))
+            (i32.store offset=0 (local.get $d) (i32.load (local.get $s0)))
+            (i32.store offset=4 (local.get $d) (i32.load (local.get $s1)))
+            (i32.store offset=8 (local.get $d) (i32.load (local.get $s2)))
+            (i32.store offset=12 (local.get $d) (i32.load (local.get $s3)))
+            (local.set $s0 (i32.add (local.get $s0) (i32.const 4)))
+            (local.set $s1 (i32.add (local.get $s1) (i32.const 4)))
+            (local.set $s2 (i32.add (local.get $s2) (i32.const 4)))
+            (local.set $s3 (i32.add (local.get $s3) (i32.const 4)))
+            (local.set $d (i32.add (local.get $d) (i32.const 16)))
+            (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+            (br $tloop)))
+        (local.set $src (i32.add (local.get $src) (i32.shl (local.get $js) (i32.const 2))))
+        (local.set $panels (i32.sub (local.get $panels) (i32.const 1)))
+        (br $qloop)))))
