@@ -51,11 +51,14 @@ func packPanels(dst, row []float32, v *view, p0, kc, j0, w, nr int, alpha float3
 		// imRows im2col rows at a time over all w columns (the per-call
 		// index arithmetic is paid once per row, not once per panel),
 		// then dealt out to the panels.
-		for pp := 0; pp < kc; pp += imRows {
-			r := min(imRows, kc-pp)
+		chunk := max(1, len(row)/w) // at least imRows
+		for pp := 0; pp < kc; pp += chunk {
+			r := min(chunk, kc-pp)
 			rows := row[:r*w]
-			for i := 0; i < r; i++ {
-				im2colRow(&v.conv, v.data, p0+pp+i, v.j0+j0, rows[i*w:(i+1)*w])
+			if hooks == nil || hooks.im2col == nil || !hooks.im2col(v, p0+pp, r, v.j0+j0, w, rows) {
+				for i := 0; i < r; i++ {
+					im2colRow(&v.conv, v.data, p0+pp+i, v.j0+j0, rows[i*w:(i+1)*w])
+				}
 			}
 			if full > 0 {
 				_ = dst[(full-1)*kc*nr+(pp+r-1)*nr+nr-1]
@@ -113,7 +116,8 @@ func packPanels(dst, row []float32, v *view, p0, kc, j0, w, nr int, alpha float3
 	scale(dst, alpha)
 }
 
-// imRows is how many im2col rows packPanels stages at a time.
+// imRows is how many im2col rows of full width packPanels stages at a
+// time (more when the block is narrower).
 const imRows = 16
 
 // packHooks are a kernel's own packing routines, each a replacement for
@@ -122,6 +126,9 @@ const imRows = 16
 type packHooks struct {
 	rows func(d, s unsafe.Pointer, rows, panels, nr, panelStride, rowStride int) bool
 	cols func(d, s unsafe.Pointer, kc, panels, nr, js int) bool
+	// im2col writes im2col rows [p0, p0+rows), columns [j0, j0+w) of
+	// the image in v into out, w values a row (as im2colRow, row by row).
+	im2col func(v *view, p0, rows, j0, w int, out []float32) bool
 }
 
 // packRows copies `rows` rows of `panels` whole panels: panel q, row r
@@ -254,45 +261,74 @@ func im2colRow(s *ConvShape, x []float32, p, j0 int, out []float32) {
 	c, ky, kx := p/kk, (p%kk)/s.KW, p%s.KW
 	plane := x[c*s.H*s.W : (c+1)*s.H*s.W]
 	oy, ox := j0/s.OW, j0%s.OW
+	st := s.Stride
 	for i := 0; i < len(out); {
 		run := min(s.OW-ox, len(out)-i) // output pixels left in this output row
 		seg := out[i : i+run]
-		iy := oy*s.Stride - s.PadH + ky
+		iy := oy*st - s.PadH + ky
 		if iy < 0 || iy >= s.H {
 			clear(seg)
 		} else {
 			src := plane[iy*s.W : (iy+1)*s.W]
-			ix := ox*s.Stride - s.PadW + kx
-			if s.Stride == 1 {
-				// A run of consecutive input pixels with zero edges.
-				lo := max(0, -ix)      // outputs left of the image
-				hi := min(run, s.W-ix) // outputs up to the right edge
-				if hi <= lo {
-					clear(seg)
+			ix := ox*st - s.PadW + kx // the input pixel of seg[0]
+			// seg[t] reads src[ix+t*st]: inside the image for t in
+			// [lo, hi), padding (zero) outside.
+			lo, hi := max(0, -ix), min(run, s.W-ix)
+			if st != 1 {
+				// (Divisions only here: js/wasm makes each a call.)
+				lo, hi = 0, run
+				if ix < 0 {
+					lo = min(run, (-ix+st-1)/st)
+				}
+				if rem := s.W - ix; rem <= 0 {
+					hi = 0
 				} else {
-					// The padding at either end is a value or two:
-					// stores, not memclr calls.
-					for t := 0; t < lo; t++ {
-						seg[t] = 0
-					}
-					copy(seg[lo:hi], src[ix+lo:ix+hi])
-					for t := hi; t < run; t++ {
-						seg[t] = 0
+					hi = min(run, (rem+st-1)/st)
+				}
+			}
+			if hi <= lo {
+				clear(seg)
+			} else {
+				// The padding at either end is a value or two: stores,
+				// not memclr calls.
+				for t := 0; t < lo; t++ {
+					seg[t] = 0
+				}
+				if st == 1 {
+					copyRun(seg[lo:hi], src[ix+lo:ix+hi])
+				} else {
+					d := seg[lo:hi]
+					sv := src[ix+lo*st : ix+(hi-1)*st+1]
+					for t := range d {
+						d[t] = sv[t*st]
 					}
 				}
-			} else {
-				for t := range seg {
-					if ix >= 0 && ix < s.W {
-						seg[t] = src[ix]
-					} else {
-						seg[t] = 0
-					}
-					ix += s.Stride
+				for t := hi; t < run; t++ {
+					seg[t] = 0
 				}
 			}
 		}
 		i += run
 		ox = 0
 		oy++
+	}
+}
+
+// copyRun is copy(dst, src) for the runs of im2colRow; in js/wasm, short
+// runs (the 7 to 28 pixels of ResNet's later stages) move as 8-byte words
+// rather than through a memory.copy call.
+func copyRun(dst, src []float32) {
+	n := len(dst)
+	if runtime.GOARCH != "wasm" || n > 32 {
+		copy(dst, src)
+		return
+	}
+	src = src[:n]
+	i := 0
+	for ; i+2 <= n; i += 2 {
+		*(*uint64)(unsafe.Pointer(&dst[i])) = *(*uint64)(unsafe.Pointer(&src[i]))
+	}
+	if i < n {
+		dst[i] = src[i]
 	}
 }

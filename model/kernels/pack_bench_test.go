@@ -28,12 +28,19 @@ func BenchmarkPack(b *testing.B) {
 			v := view{data: data, ps: 1, js: k}
 			bench(b, fmt.Sprintf("transposed/nr%d", nr), &v, kc, 128, nr)
 		}
-		// im2col of a 3x3 stride-1 conv over 64 x 56 x 56.
-		{
-			s := NewConvShape(64, 56, 56, 3, 3, 1, 1, 1)
-			data := randSlice(r, s.C*s.H*s.W)
-			v := view{data: data, im2col: true, conv: s}
-			bench(b, fmt.Sprintf("im2col3x3/nr%d", nr), &v, kc, 1024, nr)
+		// im2col of ResNet-50's convolutions: 3x3 stride 1 at 56x56 and
+		// 14x14, and the 7x7 stride-2 stem.
+		for _, c := range []struct {
+			name string
+			s    ConvShape
+		}{
+			{"im2col3x3", NewConvShape(64, 56, 56, 3, 3, 1, 1, 1)},
+			{"im2col3x3_14", NewConvShape(256, 14, 14, 3, 3, 1, 1, 1)},
+			{"im2col7x7s2", NewConvShape(3, 224, 224, 7, 7, 2, 3, 3)},
+		} {
+			data := randSlice(r, c.s.C*c.s.H*c.s.W)
+			v := view{data: data, im2col: true, conv: c.s}
+			bench(b, fmt.Sprintf("%s/nr%d", c.name, nr), &v, min(kc, c.s.ColRows()), min(1024, c.s.ColCols()), nr)
 		}
 	}
 }

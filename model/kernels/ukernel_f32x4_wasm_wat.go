@@ -37,7 +37,7 @@ func init() {
 	registerKernel(&ukernel{
 		name: "f32_gemm_4x8__wasmsimd_wat", priority: 20, mr: 4, nr: 8, kc: 256, mc: 256, nc: 4096,
 		usable: watGemmUsable, fn: gemm4x8WasmSIMD, block: watGemmBlock,
-		pack: &packHooks{rows: watPackRows, cols: watPackCols},
+		pack: &packHooks{rows: watPackRows, cols: watPackCols, im2col: watIm2col},
 	})
 }
 
@@ -45,12 +45,13 @@ func init() {
 var f32Gemm4x8WAT string
 
 var watGemm struct {
-	params [8]int32 // kc, mc, nc, a, b, c, ldc: read by the kernel at each call
-	fn     js.Value // the kernel module's f32_gemm_4x8_block
-	// its packing routines (B rows into panels of 8, A by 4x4 transposes)
-	packRows, packCols js.Value
-	done               bool
-	err                error // why the kernel is not usable (nil if it is)
+	params [16]int32 // read by the kernel module at each call (kc, mc, nc, a, b, c, ldc for the block)
+	fn     js.Value  // the kernel module's f32_gemm_4x8_block
+	// its packing routines (B rows into panels of 8, A by 4x4
+	// transposes, im2col rows)
+	packRows, packCols, im2col js.Value
+	done                       bool
+	err                        error // why the kernel is not usable (nil if it is)
 }
 
 // errNoWasmMemory: the loader did not publish the Go memory (no hook).
@@ -96,11 +97,13 @@ func watGemmSetup() (err error) {
 	watGemm.fn = x.Get("f32_gemm_4x8_block")
 	watGemm.packRows = x.Get("pack_rows_8")
 	watGemm.packCols = x.Get("pack_cols_4")
+	watGemm.im2col = x.Get("im2col_rows")
 	return nil
 }
 
 // watPackMin: below this many values the Go packing is as fast as a call.
-const watPackMin = 2048
+// (A variable for TestWATSmallCalls.)
+var watPackMin = 2048
 
 // watPackRows is packRows for panels of 8 (B).
 func watPackRows(d, s unsafe.Pointer, rows, panels, nr, panelStride, rowStride int) bool {
@@ -132,4 +135,19 @@ func watGemmBlock(kc, mc, nc int, a, b, c unsafe.Pointer, ldc int) {
 	p[3], p[4], p[5] = int32(uintptr(a)), int32(uintptr(b)), int32(uintptr(c))
 	p[6] = int32(ldc)
 	watGemm.fn.Invoke()
+}
+
+// watIm2col is the im2col hook (the kernel module's im2col_rows).
+func watIm2col(v *view, p0, rows, j0, w int, out []float32) bool {
+	s := &v.conv
+	if rows*w < watPackMin/2 || len(out) < rows*w || len(v.data) < s.C*s.H*s.W ||
+		p0 < 0 || p0+rows > s.ColRows() || j0 < 0 || j0+w > s.ColCols() {
+		return false
+	}
+	p := &watGemm.params
+	p[0], p[1], p[2], p[3], p[4] = int32(uintptr(unsafe.Pointer(&v.data[0]))), int32(s.H), int32(s.W), int32(s.KH), int32(s.KW)
+	p[5], p[6], p[7], p[8] = int32(s.Stride), int32(s.PadH), int32(s.PadW), int32(s.OW)
+	p[9], p[10], p[11], p[12], p[13] = int32(p0), int32(rows), int32(j0), int32(w), int32(uintptr(unsafe.Pointer(&out[0])))
+	watGemm.im2col.Invoke()
+	return true
 }

@@ -210,4 +210,116 @@
             (br $tloop)))
         (local.set $src (i32.add (local.get $src) (i32.shl (local.get $js) (i32.const 2))))
         (local.set $panels (i32.sub (local.get $panels) (i32.const 1)))
-        (br $qloop)))))
+        (br $qloop))))
+
+  ;; im2col_rows writes rows [p0, p0+rows) of the im2col matrix of image x,
+  ;; columns [j0, j0+w), at out with row stride w: row p is kernel tap
+  ;; (c, ky, kx), column j output pixel (oy, ox), the value the input pixel
+  ;; that tap sees there, 0 in the padding (as im2colRow in gemm_pack.go).
+  ;; Parameters (i32): x, H, W, KH, KW, stride, padH, padW, OW, p0, rows,
+  ;; j0, w, out. In Go the short runs of ResNet's later stages cost 2-2.5
+  ;; ns a value (bounds checks, a call per copy or division).
+  (func $im2col_rows (export "im2col_rows")
+    (local $x i32) (local $H i32) (local $W i32) (local $KH i32) (local $KW i32) (local $st i32)
+    (local $padH i32) (local $padW i32) (local $OW i32) (local $p i32) (local $rows i32) (local $j0 i32)
+    (local $w i32) (local $out i32)
+    (local $kk i32) (local $c i32) (local $ky i32) (local $kx i32) (local $plane i32) (local $dst i32)
+    (local $oy i32) (local $ox i32) (local $i i32) (local $run i32) (local $iy i32) (local $ix i32)
+    (local $src i32) (local $lo i32) (local $hi i32) (local $t i32) (local $d i32) (local $s i32)
+    (local.set $x (i32.load offset=0 (global.get $params)))
+    (local.set $H (i32.load offset=4 (global.get $params)))
+    (local.set $W (i32.load offset=8 (global.get $params)))
+    (local.set $KH (i32.load offset=12 (global.get $params)))
+    (local.set $KW (i32.load offset=16 (global.get $params)))
+    (local.set $st (i32.load offset=20 (global.get $params)))
+    (local.set $padH (i32.load offset=24 (global.get $params)))
+    (local.set $padW (i32.load offset=28 (global.get $params)))
+    (local.set $OW (i32.load offset=32 (global.get $params)))
+    (local.set $p (i32.load offset=36 (global.get $params)))
+    (local.set $rows (i32.load offset=40 (global.get $params)))
+    (local.set $j0 (i32.load offset=44 (global.get $params)))
+    (local.set $w (i32.load offset=48 (global.get $params)))
+    (local.set $out (i32.load offset=52 (global.get $params)))
+    (local.set $kk (i32.mul (local.get $KH) (local.get $KW)))
+    (block $rdone
+      (loop $rloop
+        (br_if $rdone (i32.eqz (local.get $rows)))
+        (local.set $c (i32.div_u (local.get $p) (local.get $kk)))
+        (local.set $ky (i32.div_u (i32.rem_u (local.get $p) (local.get $kk)) (local.get $KW)))
+        (local.set $kx (i32.rem_u (local.get $p) (local.get $KW)))
+        (local.set $plane (i32.add (local.get $x) (i32.shl (i32.mul (local.get $c) (i32.mul (local.get $H) (local.get $W))) (i32.const 2))))
+        (local.set $oy (i32.div_u (local.get $j0) (local.get $OW)))
+        (local.set $ox (i32.rem_u (local.get $j0) (local.get $OW)))
+        (local.set $dst (local.get $out))
+        (local.set $i (i32.const 0))
+        (block $idone
+          (loop $iloop
+            (br_if $idone (i32.ge_u (local.get $i) (local.get $w)))
+            ;; run = min(OW-ox, w-i): the output pixels left in this row.
+            (local.set $run (i32.sub (local.get $OW) (local.get $ox)))
+            (if (i32.gt_u (local.get $run) (i32.sub (local.get $w) (local.get $i)))
+              (then (local.set $run (i32.sub (local.get $w) (local.get $i)))))
+            (local.set $iy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $st)) (local.get $padH)) (local.get $ky)))
+            (local.set $lo (i32.const 0))
+            (local.set $hi (i32.const 0))
+            (if (i32.lt_u (local.get $iy) (local.get $H)) ;; unsigned: negative rows fail too
+              (then
+                (local.set $ix (i32.add (i32.sub (i32.mul (local.get $ox) (local.get $st)) (local.get $padW)) (local.get $kx)))
+                ;; Outputs t in [lo, hi) read src[ix + t*st] inside the row.
+                (local.set $hi (local.get $run))
+                (if (i32.lt_s (local.get $ix) (i32.const 0))
+                  (then (local.set $lo (i32.div_u (i32.sub (i32.add (local.get $st) (i32.const -1)) (local.get $ix)) (local.get $st)))))
+                (if (i32.le_s (i32.sub (local.get $W) (local.get $ix)) (i32.const 0))
+                  (then (local.set $hi (i32.const 0)))
+                  (else
+                    (local.set $t (i32.div_u (i32.add (i32.sub (local.get $W) (local.get $ix)) (i32.sub (local.get $st) (i32.const 1))) (local.get $st)))
+                    (if (i32.lt_u (local.get $t) (local.get $hi)) (then (local.set $hi (local.get $t))))))
+                (if (i32.gt_u (local.get $lo) (local.get $hi)) (then (local.set $lo (local.get $hi))))
+                (local.set $src (i32.add (i32.add (local.get $plane) (i32.shl (i32.mul (local.get $iy) (local.get $W)) (i32.const 2)))
+                                         (i32.shl (i32.add (local.get $ix) (i32.mul (local.get $lo) (local.get $st))) (i32.const 2))))))
+            ;; Zeros before lo.
+            (local.set $d (local.get $dst))
+            (local.set $t (local.get $lo))
+            (block $z1done (loop $z1
+              (br_if $z1done (i32.eqz (local.get $t)))
+              (f32.store (local.get $d) (f32.const 0))
+              (local.set $d (i32.add (local.get $d) (i32.const 4)))
+              (local.set $t (i32.sub (local.get $t) (i32.const 1)))
+              (br $z1)))
+            ;; The pixels: 4 at a time when consecutive.
+            (local.set $t (i32.sub (local.get $hi) (local.get $lo)))
+            (local.set $s (local.get $src))
+            (if (i32.eq (local.get $st) (i32.const 1))
+              (then
+                (block $vdone (loop $v
+                  (br_if $vdone (i32.lt_u (local.get $t) (i32.const 4)))
+                  (v128.store (local.get $d) (v128.load (local.get $s)))
+                  (local.set $d (i32.add (local.get $d) (i32.const 16)))
+                  (local.set $s (i32.add (local.get $s) (i32.const 16)))
+                  (local.set $t (i32.sub (local.get $t) (i32.const 4)))
+                  (br $v)))))
+            (block $sdone (loop $sl
+              (br_if $sdone (i32.eqz (local.get $t)))
+              (i32.store (local.get $d) (i32.load (local.get $s)))
+              (local.set $d (i32.add (local.get $d) (i32.const 4)))
+              (local.set $s (i32.add (local.get $s) (i32.shl (local.get $st) (i32.const 2))))
+              (local.set $t (i32.sub (local.get $t) (i32.const 1)))
+              (br $sl)))
+            ;; Zeros after hi.
+            (local.set $t (i32.sub (local.get $run) (local.get $hi)))
+            (block $z2done (loop $z2
+              (br_if $z2done (i32.eqz (local.get $t)))
+              (f32.store (local.get $d) (f32.const 0))
+              (local.set $d (i32.add (local.get $d) (i32.const 4)))
+              (local.set $t (i32.sub (local.get $t) (i32.const 1)))
+              (br $z2)))
+            (local.set $dst (local.get $d))
+            (local.set $i (i32.add (local.get $i) (local.get $run)))
+            (local.set $ox (i32.const 0))
+            (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+            (br $iloop)))
+        (local.set $out (i32.add (local.get $out) (i32.shl (local.get $w) (i32.const 2))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
+        (br $rloop))))
+)

@@ -8,7 +8,7 @@
 // in a function, params, results and locals (named or not) and
 // instructions in plain or folded form, with block, loop and if/then/else,
 // br, br_if, return, drop, local and global access, i32 arithmetic and
-// comparisons, i32.load/store, and the SIMD instructions v128.load,
+// comparisons, i32/f32 load and store, f32.const, and the SIMD instructions v128.load,
 // v128.store, v128.load32_splat, v128.const, i8x16.shuffle, f32x4.splat,
 // f32x4.add/sub/mul. Anything else is an error, not a guess.
 package wat
@@ -585,6 +585,8 @@ var memOps = map[string]struct {
 }{
 	"i32.load":          {[]byte{0x28}, 2},
 	"i32.store":         {[]byte{0x36}, 2},
+	"f32.load":          {[]byte{0x2a}, 2},
+	"f32.store":         {[]byte{0x38}, 2},
 	"v128.load":         {[]byte{0xfd, 0x00}, 4},
 	"v128.store":        {[]byte{0xfd, 0x0b}, 4},
 	"v128.load32_splat": {[]byte{0xfd, 0x09}, 2},
@@ -814,6 +816,17 @@ func (e *funcEnc) plain(n *node, imm []*node) (int, error) {
 		}
 		e.b = append(e.b, 0x41)
 		e.b = sleb(e.b, int64(v))
+		return 1, nil
+	case "f32.const":
+		if err := need(1); err != nil {
+			return 0, err
+		}
+		f, err := strconv.ParseFloat(imm[0].atom, 32)
+		if err != nil {
+			return 0, e.errf(imm[0], "bad f32 %q", imm[0].atom)
+		}
+		e.b = append(e.b, 0x43)
+		e.b = binary.LittleEndian.AppendUint32(e.b, math.Float32bits(float32(f)))
 		return 1, nil
 	case "v128.const":
 		if err := need(5); err != nil {
