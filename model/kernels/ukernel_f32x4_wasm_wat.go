@@ -119,14 +119,19 @@ func watPackRows(d, s unsafe.Pointer, rows, panels, nr, panelStride, rowStride i
 	return true
 }
 
-// watPackCols is packColPanels for panels of 4 (A as stored).
+// watPackCols is packColPanels for panels of 4 (A as stored) and of 8
+// (B^T, as the weight gradients read it): groups of 4 columns by 4x4
+// transposes, a call per half of the panels of 8.
 func watPackCols(d, s unsafe.Pointer, kc, panels, nr, js int) bool {
-	if nr != 4 || kc*panels*nr < watPackMin {
+	if (nr != 4 && nr != 8) || kc*panels*nr < watPackMin {
 		return false
 	}
-	p := &watGemm.params
-	p[0], p[1], p[2], p[3], p[4] = int32(kc), int32(panels), int32(uintptr(s)), int32(4*js), int32(uintptr(d))
-	watGemm.packCols.Invoke()
+	for h := 0; h < nr/4; h++ {
+		p := &watGemm.params
+		p[0], p[1], p[2], p[3] = int32(kc), int32(panels), int32(uintptr(s)+uintptr(16*h*js)), int32(4*js)
+		p[4], p[5], p[6], p[7] = int32(4*nr*js), int32(uintptr(d)+uintptr(16*h)), int32(4*nr), int32(4*kc*nr)
+		watGemm.packCols.Invoke()
+	}
 	return true
 }
 

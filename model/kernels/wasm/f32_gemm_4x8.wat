@@ -147,12 +147,15 @@
         (local.set $panels (i32.sub (local.get $panels) (i32.const 1)))
         (br $qloop))))
 
-  ;; pack_cols_4 packs panels of 4 contiguous columns (A as stored: its
-  ;; rows) by 4x4 transposes: panel q (kc x 4 values at dst + q*kc*16)
-  ;; row p = (src[q*4*js + jj*js + 4p], jj < 4). Parameters: kc, panels,
-  ;; src, js (bytes between columns), dst.
+  ;; pack_cols_4 packs groups of 4 contiguous columns (A as stored, its
+  ;; rows; or B^T) by 4x4 transposes: group g (columns at src +
+  ;; g*sgroup + jj*js, jj < 4) goes to dst + g*dgroup, its row p (the 4
+  ;; values of step p) at + p*drow. Parameters: kc, groups, src, js,
+  ;; sgroup, dst, drow, dgroup (strides in bytes). Panels of 4 are one
+  ;; group each (drow 16); panels of 8 take two calls, one per half.
   (func $pack_cols_4 (export "pack_cols_4")
     (local $kc i32) (local $panels i32) (local $src i32) (local $js i32) (local $d i32)
+    (local $sgroup i32) (local $dst i32) (local $drow i32) (local $dgroup i32)
     (local $s0 i32) (local $s1 i32) (local $s2 i32) (local $s3 i32) (local $k i32)
     (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
     (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
@@ -160,10 +163,14 @@
     (local.set $panels (i32.load offset=4 (global.get $params)))
     (local.set $src (i32.load offset=8 (global.get $params)))
     (local.set $js (i32.load offset=12 (global.get $params)))
-    (local.set $d (i32.load offset=16 (global.get $params)))
+    (local.set $sgroup (i32.load offset=16 (global.get $params)))
+    (local.set $dst (i32.load offset=20 (global.get $params)))
+    (local.set $drow (i32.load offset=24 (global.get $params)))
+    (local.set $dgroup (i32.load offset=28 (global.get $params)))
     (block $qdone
       (loop $qloop
         (br_if $qdone (i32.eqz (local.get $panels)))
+        (local.set $d (local.get $dst))
         (local.set $s0 (local.get $src))
         (local.set $s1 (i32.add (local.get $s0) (local.get $js)))
         (local.set $s2 (i32.add (local.get $s1) (local.get $js)))
@@ -182,15 +189,18 @@
             (local.set $t1 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
             (local.set $t2 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
             (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
-            (v128.store offset=0 (local.get $d) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1)))
-            (v128.store offset=16 (local.get $d) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1)))
-            (v128.store offset=32 (local.get $d) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3)))
-            (v128.store offset=48 (local.get $d) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3)))
+            (v128.store (local.get $d) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1)))
+            (local.set $d (i32.add (local.get $d) (local.get $drow)))
+            (v128.store (local.get $d) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1)))
+            (local.set $d (i32.add (local.get $d) (local.get $drow)))
+            (v128.store (local.get $d) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3)))
+            (local.set $d (i32.add (local.get $d) (local.get $drow)))
+            (v128.store (local.get $d) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3)))
+            (local.set $d (i32.add (local.get $d) (local.get $drow)))
             (local.set $s0 (i32.add (local.get $s0) (i32.const 16)))
             (local.set $s1 (i32.add (local.get $s1) (i32.const 16)))
             (local.set $s2 (i32.add (local.get $s2) (i32.const 16)))
             (local.set $s3 (i32.add (local.get $s3) (i32.const 16)))
-            (local.set $d (i32.add (local.get $d) (i32.const 64)))
             (local.set $k (i32.sub (local.get $k) (i32.const 4)))
             (br $kloop)))
         ;; The last kc%4 rows, a value at a time (as 32-bit words).
@@ -205,10 +215,11 @@
             (local.set $s1 (i32.add (local.get $s1) (i32.const 4)))
             (local.set $s2 (i32.add (local.get $s2) (i32.const 4)))
             (local.set $s3 (i32.add (local.get $s3) (i32.const 4)))
-            (local.set $d (i32.add (local.get $d) (i32.const 16)))
+            (local.set $d (i32.add (local.get $d) (local.get $drow)))
             (local.set $k (i32.sub (local.get $k) (i32.const 1)))
             (br $tloop)))
-        (local.set $src (i32.add (local.get $src) (i32.shl (local.get $js) (i32.const 2))))
+        (local.set $src (i32.add (local.get $src) (local.get $sgroup)))
+        (local.set $dst (i32.add (local.get $dst) (local.get $dgroup)))
         (local.set $panels (i32.sub (local.get $panels) (i32.const 1)))
         (br $qloop))))
 
