@@ -55,7 +55,7 @@ func packPanels(dst, row []float32, v *view, p0, kc, j0, w, nr int, alpha float3
 		for pp := 0; pp < kc; pp += chunk {
 			r := min(chunk, kc-pp)
 			rows := row[:r*w]
-			if hooks == nil || hooks.im2col == nil || !hooks.im2col(v, p0+pp, r, v.j0+j0, w, rows) {
+			if hooks == nil || hooks.im2col == nil || !hooks.im2col(*v, p0+pp, r, v.j0+j0, w, rows) {
 				for i := 0; i < r; i++ {
 					im2colRow(&v.conv, v.data, p0+pp+i, v.j0+j0, rows[i*w:(i+1)*w])
 				}
@@ -128,7 +128,9 @@ type packHooks struct {
 	cols func(d, s unsafe.Pointer, kc, panels, nr, js int) bool
 	// im2col writes im2col rows [p0, p0+rows), columns [j0, j0+w) of
 	// the image in v into out, w values a row (as im2colRow, row by row).
-	im2col func(v *view, p0, rows, j0, w int, out []float32) bool
+	// (v by value: a pointer passed to a function value escapes, and
+	// with it the driver's plan, which must not be allocated per call.)
+	im2col func(v view, p0, rows, j0, w int, out []float32) bool
 }
 
 // packRows copies `rows` rows of `panels` whole panels: panel q, row r

@@ -145,7 +145,7 @@ func watGemmBlock(kc, mc, nc int, a, b, c unsafe.Pointer, ldc int) {
 }
 
 // watIm2col is the im2col hook (the kernel module's im2col_rows).
-func watIm2col(v *view, p0, rows, j0, w int, out []float32) bool {
+func watIm2col(v view, p0, rows, j0, w int, out []float32) bool {
 	s := &v.conv
 	if rows*w < watPackMin/2 || len(out) < rows*w || len(v.data) < s.C*s.H*s.W ||
 		p0 < 0 || p0+rows > s.ColRows() || j0 < 0 || j0+w > s.ColCols() {
