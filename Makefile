@@ -5,14 +5,18 @@ export GOTOOLCHAIN := go1.27.3
 export GOEXPERIMENT := simd
 export GOFLAGS := -buildvcs=false
 
-# Go's runner for js/wasm test binaries (node 20).
-WASM_EXEC = "$$(go env GOROOT)/lib/wasm/go_js_wasm_exec"
+# The runner for js/wasm test binaries (node 20): Go's own plus
+# model/kernels/wasm/gemm_hook.js, which lets model/kernels run its
+# hand-written WebAssembly GEMM kernel (without the hook the archsimd one
+# runs). GORESNET_WAT=required makes model/kernels fail if the hand-written
+# kernel cannot be set up.
+WASM_EXEC = $(CURDIR)/model/kernels/wasm/go_js_wasm_exec
 # Packages whose tests run in the browser build too.
 WASM_PKGS = ./model/... ./internal/...
 BENCH ?= .
 BENCHTIME ?= 1x
 
-.PHONY: all build run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64 bench bench-kernels fixtures clean clean-data
+.PHONY: all build run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64 bench bench-wasm bench-kernels fixtures clean clean-data
 
 all: build
 
@@ -55,7 +59,7 @@ test-native-nosimd:
 	GOEXPERIMENT= go test ./model/... ./internal/...
 
 test-wasm:
-	GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) $(WASM_PKGS)
+	GORESNET_WAT=required GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) $(WASM_PKGS)
 
 test-wasm-nosimd:
 	GOEXPERIMENT= GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) $(WASM_PKGS)
@@ -88,6 +92,10 @@ bench-kernels:
 	go test -run '^$$' -bench 'ResNet50Threads' -benchtime 2x -count $(COUNT) ./model/resnet | go run ./internal/benchtable -title "ResNet-50 at 224, native"
 	GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) -run '^$$' -bench 'Sgemm$$' -count $(COUNT) ./model/kernels | go run ./internal/benchtable -title "SGEMM, js/wasm in node"
 	GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) -run '^$$' -bench 'ResNet50Threads/t1/forward|ResNet50/train/224/b1' -benchtime 1x -count $(COUNT) ./model/resnet | go run ./internal/benchtable -title "ResNet-50 at 224, js/wasm in node (1 thread)"
+
+# The same in node (js/wasm), e.g. make bench-wasm BENCH=Sgemm BENCHTIME=1s
+bench-wasm:
+	GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) ./model/...
 
 # Regenerate the PyTorch parity fixtures (needs Debian's python3-torch and
 # python3-torchvision: apt-get install -y python3-torch python3-torchvision).

@@ -8,7 +8,7 @@ import (
 
 // BenchmarkSgemm runs the ResNet-50 im2col GEMM shapes (M x N x K:
 // output channels x pixels x C*KH*KW) plus a square one, single-threaded,
-// and reports GFLOP/s.
+// and reports GFLOP/s (and, in node, per CPU second: cpu-GFLOP/s).
 func BenchmarkSgemm(b *testing.B) {
 	benchSgemm(b, 1, "")
 }
@@ -33,37 +33,11 @@ func benchSgemm(b *testing.B, threads int, prefix string) {
 			a, bb, c := randSlice(r, m*k), randSlice(r, k*n), make([]float32, m*n)
 			Sgemm(false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
 			b.ResetTimer()
+			cpu0 := cpuSeconds()
 			for i := 0; i < b.N; i++ {
 				Sgemm(false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
 			}
-			b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
-	}
-}
-
-// BenchmarkPack times the packing of one kc x nc block of B from a
-// row-major matrix (contiguous), from a transposed one (strided gather),
-// and from an image (im2col), in ns per packed element.
-func BenchmarkPack(b *testing.B) {
-	r := rand.New(rand.NewPCG(1, 1))
-	const kc, nc, nr = 128, 512, 32
-	src := randSlice(r, 1024*1024)
-	dst := make([]float32, kc*nc)
-	s := NewConvShape(64, 56, 56, 3, 3, 1, 1, 1)
-	for _, c := range []struct {
-		name string
-		v    view
-	}{
-		{"contiguous", view{data: src, ps: 1024, js: 1}},
-		{"strided", view{data: src, ps: 1, js: 1024}},
-		{"im2col3x3", view{kind: im2col, data: src, conv: s}},
-		{"im2colT3x3", view{kind: im2colT, data: src, conv: s}},
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				packPanels(dst, &c.v, 0, kc, 0, nc, nr, 1)
-			}
-			b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N)/float64(kc*nc), "ns/elem")
+			reportRates(b, 2*float64(m*n*k)*float64(b.N), cpu0)
 		})
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"runtime"
 	"testing"
 )
 
@@ -49,34 +51,25 @@ func TestSgemmEveryKernelAndThreadCount(t *testing.T) {
 	})
 }
 
+// convTestShapes are the convolutions the im2col packing is checked on.
+var convTestShapes = []ConvShape{
+	NewConvShape(3, 7, 5, 3, 3, 1, 1, 1),
+	NewConvShape(2, 9, 9, 7, 7, 2, 3, 3),
+	NewConvShape(5, 17, 13, 3, 3, 2, 1, 1),
+	NewConvShape(4, 3, 3, 3, 3, 1, 1, 1),
+	NewConvShape(3, 50, 47, 3, 3, 1, 1, 1), // wide rows: runs across several panels
+	NewConvShape(2, 8, 7, 2, 3, 3, 0, 1),
+	NewConvShape(3, 30, 31, 7, 7, 2, 3, 3), // the stem's geometry
+	NewConvShape(4, 14, 13, 1, 1, 2, 0, 0), // a strided 1x1 (downsample)
+}
+
 func TestConvForwardGemmMatchesIm2Col(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 8))
-	shapes := []ConvShape{
-		NewConvShape(3, 7, 5, 3, 3, 1, 1, 1),
-		NewConvShape(2, 9, 9, 7, 7, 2, 3, 3),
-		NewConvShape(5, 17, 13, 3, 3, 2, 1, 1),
-		NewConvShape(4, 3, 3, 3, 3, 1, 1, 1),
-		NewConvShape(3, 50, 47, 3, 3, 1, 1, 1), // wide rows: runs across several panels
-		NewConvShape(2, 8, 7, 2, 3, 3, 0, 1),
-	}
 	forEachKernel(t, func(t *testing.T) {
-		for _, s := range shapes {
+		for _, s := range convTestShapes {
 			for _, oc := range []int{1, 3, 33} {
 				t.Run(fmt.Sprintf("%dx%dx%d_k%dx%d_s%d_oc%d", s.C, s.H, s.W, s.KH, s.KW, s.Stride, oc), func(t *testing.T) {
-					x := randSlice(r, s.C*s.H*s.W)
-					w := randSlice(r, oc*s.ColRows())
-					col := make([]float32, s.ColRows()*s.ColCols())
-					Im2Col(s, x, col)
-					want := make([]float32, oc*s.ColCols())
-					SgemmRef(false, false, oc, s.ColCols(), s.ColRows(), 1, w, s.ColRows(), col, s.ColCols(), 0, want, s.ColCols())
-					got := randSlice(r, len(want))
-					for i := range got {
-						got[i] = float32(math.NaN()) // beta 0 must not read y
-					}
-					ConvForwardGemm(s, oc, w, x, 0, got)
-					if e := maxRelErr(got, want); e > 1e-5 {
-						t.Fatalf("relative error %.3g", e)
-					}
+					checkConv(t, r, s, oc)
 				})
 			}
 		}
@@ -127,4 +120,66 @@ func TestConvBackwardGemms(t *testing.T) {
 			}
 		}
 	})
+}
+
+func checkConv(t *testing.T, r *rand.Rand, s ConvShape, oc int) {
+	t.Helper()
+	x := randSlice(r, s.C*s.H*s.W)
+	w := randSlice(r, oc*s.ColRows())
+	col := make([]float32, s.ColRows()*s.ColCols())
+	Im2Col(s, x, col)
+	want := make([]float32, oc*s.ColCols())
+	SgemmRef(false, false, oc, s.ColCols(), s.ColRows(), 1, w, s.ColRows(), col, s.ColCols(), 0, want, s.ColCols())
+	got := randSlice(r, len(want))
+	for i := range got {
+		got[i] = float32(math.NaN()) // beta 0 must not read y
+	}
+	ConvForwardGemm(s, oc, w, x, 0, got)
+	if e := maxRelErr(got, want); e > 1e-5 {
+		t.Fatalf("relative error %.3g", e)
+	}
+}
+
+// watSetupErr reports why the hand-written wasm kernel is not usable (set
+// in the builds that have it).
+var watSetupErr func() error
+
+func kernelByName(name string) *ukernel {
+	for _, k := range gemmKernels {
+		if k.name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+// TestActiveKernel names the kernel each build runs and checks the
+// choice: the AVX2 kernel on amd64 CPUs with AVX2 and FMA, in js/wasm the
+// hand-written wasm kernel when the loader published the Go memory
+// (wasm/gemm_hook.js; GORESNET_WAT=required makes its absence an error,
+// as `make test` does) and the archsimd one otherwise, and the scalar
+// kernel without GOEXPERIMENT=simd.
+func TestActiveKernel(t *testing.T) {
+	name := KernelName()
+	t.Logf("%s/%s, simd experiment %v: active kernel %s", runtime.GOOS, runtime.GOARCH, simdBuild, name)
+	want := "f32_gemm_4x4__scalar"
+	if k := kernelByName("f32_gemm_2x32__avx2_fma"); simdBuild && runtime.GOARCH == "amd64" && k.usable() {
+		want = k.name
+	}
+	if simdBuild && runtime.GOARCH == "wasm" {
+		want = "f32_gemm_4x8__wasmsimd"
+		if k := kernelByName("f32_gemm_4x8__wasmsimd_wat"); k != nil {
+			if k.usable() {
+				want = k.name
+			} else {
+				t.Logf("%s not usable: %v", k.name, watSetupErr())
+				if os.Getenv("GORESNET_WAT") == "required" {
+					t.Fatalf("GORESNET_WAT=required, but %s is not usable: %v", k.name, watSetupErr())
+				}
+			}
+		}
+	}
+	if name != want {
+		t.Errorf("active kernel %s, want %s", name, want)
+	}
 }

@@ -19,6 +19,18 @@ type ukernel struct {
 	kc, mc, nc int
 	usable     func() bool
 	fn         func(kc int, a unsafe.Pointer, aps, ajs uintptr, b, c unsafe.Pointer, ldc int)
+	// packedA: the kernel reads A only from packed panels (aps = 4*mr,
+	// ajs = 4), e.g. with one vector load of mr values; the driver then
+	// never passes it a matrix in place.
+	packedA bool
+	// block, if set, computes every whole tile of a packed block in one
+	// call: C[0:mc][0:nc] += A*B with mc a multiple of mr and nc of nr,
+	// the panels laid out as for fn, C row-major with row stride ldc. The
+	// driver does the edge tiles with fn. (For kernels behind a costly
+	// call, such as the hand-written wasm one: one call per block, not
+	// per tile.)
+	block func(kc, mc, nc int, a, b, c unsafe.Pointer, ldc int)
+	pack  *packHooks // the kernel's own packing routines, if any
 }
 
 // gemmKernels lists the micro-kernels of this build, best first; files
@@ -27,6 +39,13 @@ var (
 	gemmKernels []*ukernel
 	active      *ukernel
 )
+
+// packed adapts a kernel written for packed A panels only (its A pointer
+// steps by 4*mr bytes per k) to the ukernel signature; such kernels set
+// packedA, so the driver only ever hands them packed panels.
+func packed(f func(kc int, a, b, c unsafe.Pointer, ldc int)) func(int, unsafe.Pointer, uintptr, uintptr, unsafe.Pointer, unsafe.Pointer, int) {
+	return func(kc int, a unsafe.Pointer, _, _ uintptr, b, c unsafe.Pointer, ldc int) { f(kc, a, b, c, ldc) }
+}
 
 func registerKernel(k *ukernel) {
 	gemmKernels = append(gemmKernels, k)
@@ -119,7 +138,9 @@ func packCost(v *view) float64 {
 // scratch holds one participant's packing buffers.
 type scratch struct {
 	a, b []float32
+	row  []float32 // im2col rows, for packing through hooks
 	tile []float32
+	edge []float32 // edge tiles of a block kernel
 	ct   []float32 // C computed row-major when the real C is transposed
 	plan gemmPlan
 }
@@ -157,6 +178,12 @@ func (s *scratch) size(kern *ukernel) {
 	}
 	if len(s.b) < nb {
 		s.b = make([]float32, nb)
+	}
+	if kern.pack != nil && len(s.row) < imRows*max(kern.mc, kern.nc) {
+		s.row = make([]float32, imRows*max(kern.mc, kern.nc))
+	}
+	if n := max(kern.mc*kern.nr, kern.mr*kern.nc); kern.block != nil && len(s.edge) < n {
+		s.edge = make([]float32, n)
 	}
 	if len(s.tile) < kern.mr*kern.nr {
 		s.tile = make([]float32, kern.mr*kern.nr)
@@ -221,25 +248,32 @@ func (p *gemmPlan) run(s *scratch, part, parts int) {
 func (p *gemmPlan) block(s *scratch, m0, m1, n0, n1 int) {
 	kern := p.kern
 	mr, nr := kern.mr, kern.nr
-	direct := p.a.kind == dense && p.alpha == 1
+	direct := p.a.kind == dense && p.alpha == 1 && !kern.packedA && kern.block == nil
 	const f32 = 4
 	for jc := n0; jc < n1; jc += kern.nc {
 		nc := min(kern.nc, n1-jc)
 		for pc := 0; pc < p.k; pc += kern.kc {
 			kc := min(kern.kc, p.k-pc)
-			packPanels(s.b, &p.b, pc, kc, jc, nc, nr, 1)
+			packPanels(s.b, s.row, &p.b, pc, kc, jc, nc, nr, 1, kern.pack)
 			for ic := m0; ic < m1; ic += kern.mc {
 				mc := min(kern.mc, m1-ic)
 				full := mc / mr * mr // rows in whole panels
 				if !direct {
-					packPanels(s.a, &p.a, pc, kc, ic, mc, mr, p.alpha)
+					packPanels(s.a, s.row, &p.a, pc, kc, ic, mc, mr, p.alpha, kern.pack)
 				} else if full < mc {
-					packPanels(s.a, &p.a, pc, kc, ic+full, mc-full, mr, 1)
+					packPanels(s.a, s.row, &p.a, pc, kc, ic+full, mc-full, mr, 1, kern.pack)
+				}
+				mDone, nDone := 0, 0 // what p.blockCall did: all but the corner tile
+				if kern.block != nil && p.csc == 1 {
+					mDone, nDone = p.blockCall(s, kc, ic, jc, mc, nc)
 				}
 				for jr := 0; jr < nc; jr += nr {
 					bp := unsafe.Pointer(&s.b[jr*kc])
 					w := min(nr, nc-jr)
 					for ir := 0; ir < mc; ir += mr {
+						if ir < mDone || jr < nDone {
+							continue
+						}
 						var ap unsafe.Pointer
 						aps, ajs := uintptr(mr*f32), uintptr(f32)
 						switch {
@@ -273,6 +307,46 @@ func (p *gemmPlan) block(s *scratch, m0, m1, n0, n1 int) {
 			}
 		}
 	}
+}
+
+// blockCall runs the kernel's block hook on the packed block at (ic, jc):
+// the whole tiles in place, then the right edge (the last, partial B
+// panel against all whole A panels) and the bottom edge (the last A panel
+// against all whole B panels) as whole tiles into s.edge, of which it
+// adds what belongs to C. That leaves at most the corner tile to fn: the
+// edges run at the block kernel's speed, in one call each. It returns the
+// rows and columns done (all but the corner: ir < mDone or jr < nDone).
+func (p *gemmPlan) blockCall(s *scratch, kc, ic, jc, mc, nc int) (mDone, nDone int) {
+	kern := p.kern
+	mr, nr := kern.mr, kern.nr
+	mDone, nDone = mc/mr*mr, nc/nr*nr
+	if mDone > 0 && nDone > 0 {
+		kern.block(kc, mDone, nDone, unsafe.Pointer(&s.a[0]), unsafe.Pointer(&s.b[0]), unsafe.Pointer(&p.c[ic*p.rsc+jc]), p.rsc)
+	}
+	if w := nc - nDone; w > 0 && mDone > 0 {
+		t := s.edge[:mDone*nr]
+		clear(t)
+		kern.block(kc, mDone, nr, unsafe.Pointer(&s.a[0]), unsafe.Pointer(&s.b[nDone*kc]), unsafe.Pointer(&t[0]), nr)
+		for i := 0; i < mDone; i++ {
+			row := p.c[(ic+i)*p.rsc+jc+nDone : (ic+i)*p.rsc+jc+nc]
+			for j, v := range t[i*nr : i*nr+w] {
+				row[j] += v
+			}
+		}
+	}
+	if h := mc - mDone; h > 0 && nDone > 0 {
+		t := s.edge[:mr*nDone]
+		clear(t)
+		kern.block(kc, mr, nDone, unsafe.Pointer(&s.a[mDone*kc]), unsafe.Pointer(&s.b[0]), unsafe.Pointer(&t[0]), nDone)
+		for i := 0; i < h; i++ {
+			row := p.c[(ic+mDone+i)*p.rsc+jc : (ic+mDone+i)*p.rsc+jc+nDone]
+			for j, v := range t[i*nDone : (i+1)*nDone] {
+				row[j] += v
+			}
+		}
+	}
+	// With mDone or nDone 0, the one edge that ran covers the rest too.
+	return mDone, nDone
 }
 
 // splitN decides the split direction: along n when there are enough

@@ -1,0 +1,5 @@
+//go:build !(goexperiment.simd && wasm)
+
+package kernels
+
+var wasmVariants []kernelVariant
