@@ -157,3 +157,53 @@ func TestTrainCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestFineTuneFromTorchvisionPth fine-tunes the 7-class torchvision-format
+// .pth written by model/weights/testdata/make_pth.py (torch.save of a
+// torchvision-style ResNet-18 at 1/8 width) on the 10 digits: its fc is
+// replaced, everything else is loaded, and the head alone learns.
+func TestFineTuneFromTorchvisionPth(t *testing.T) {
+	digits := datatest.Digits(t, 256, 64, 32)
+	dir := t.TempDir()
+	pth := "../model/weights/testdata/resnet18_w8.pth"
+	stdout, stderr, code := run(t, "train", "--data", digits, "--val-split", "test", "--arch", "resnet18", "--width-div", "8",
+		"--weights", pth, "--head-only", "--epochs", "3", "--batch", "32", "--optimizer", "adam", "--lr", "0.01",
+		"--save-best", "val_loss", "--checkpoint-dir", dir, "--checkpoint-pattern", "")
+	if code != 0 {
+		t.Fatalf("fine-tuning: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "has 7 classes: fc is replaced by a new 10-class layer") {
+		t.Errorf("no word of the replaced head:\n%s", stdout)
+	}
+	ck, err := train.OpenCheckpoint(filepath.Join(dir, "last.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := ck.Net()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The backbone is the .pth's, unchanged by head-only training.
+	src, err := weights.Open(pth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"conv1.weight", "layer3.1.bn2.running_var", "layer4.0.downsample.0.weight"} {
+		want, _, _ := src.Float32(name)
+		var got []float32
+		for _, e := range net.State() {
+			if e.Name == name {
+				got = e.Data
+			}
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s[%d] = %v after head-only fine-tuning, the .pth has %v", name, i, got[i], want[i])
+			}
+		}
+	}
+	h := ck.Meta.History.Epochs
+	if len(h) != 3 || !(h[2].Loss < h[0].Loss) {
+		t.Errorf("the head did not learn: %+v", h)
+	}
+}

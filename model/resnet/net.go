@@ -270,6 +270,17 @@ func (n *Net) SetRNGState(b []byte) error {
 // ZeroGrad clears every gradient.
 func (n *Net) ZeroGrad() { clear(n.GradData) }
 
+// ZeroTrainableGrad clears the gradients of the trainable parameters only
+// (frozen ones are never written): with a frozen backbone this is the head's
+// few thousand values, not the whole 100 MB slab of ResNet-50.
+func (n *Net) ZeroTrainableGrad() {
+	for _, p := range n.params {
+		if p.Trainable {
+			clear(p.Grad)
+		}
+	}
+}
+
 // Init initialises the network as torchvision does: convolutions Kaiming
 // normal (fan_out, ReLU gain), batch norm weight 1 and bias 0 with running
 // mean 0 and variance 1, and the linear layer as PyTorch's default (uniform

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goresnet/goresnet/model/data"
+	"github.com/goresnet/goresnet/model/kernels"
 	"github.com/goresnet/goresnet/model/optim"
 	"github.com/goresnet/goresnet/model/resnet"
 )
@@ -167,7 +168,7 @@ func (t *Trainer) TrainBatch(b *data.Batch) (float64, int, error) {
 		return 0, 0, err
 	}
 	if t.pending == 0 {
-		t.Net.ZeroGrad()
+		t.Net.ZeroTrainableGrad()
 	}
 	if _, err := ws.Forward(b.X, true); err != nil {
 		return 0, 0, err
@@ -189,7 +190,7 @@ func (t *Trainer) trainCachedBatch(indices []int, feat []float32, labels []int) 
 		return 0, 0, err
 	}
 	if t.pending == 0 {
-		t.Net.ZeroGrad()
+		t.Net.ZeroTrainableGrad()
 	}
 	fs := ws.FeatureSize()
 	for i, idx := range indices {
@@ -242,10 +243,9 @@ func (t *Trainer) applyStep(lr float64) error {
 		if !p.Trainable {
 			continue
 		}
-		for _, g := range p.Grad {
-			if math.IsNaN(float64(g)) || math.IsInf(float64(g), 0) {
-				return &NonFiniteError{Step: t.Step, Epoch: t.Epoch + 1, Batch: t.BatchInEpoch + 1, What: "the gradient of " + p.Name + " is not finite", LR: lr}
-			}
+		// A NaN or Inf anywhere makes the (SIMD) sum NaN or Inf.
+		if s := kernels.Sum(p.Grad); math.IsNaN(s) || math.IsInf(s, 0) {
+			return &NonFiniteError{Step: t.Step, Epoch: t.Epoch + 1, Batch: t.BatchInEpoch + 1, What: "the gradient of " + p.Name + " is not finite", LR: lr}
 		}
 	}
 	t.Opt.Step(float32(lr))
