@@ -176,6 +176,11 @@ func TestWorkerStatus(t *testing.T) {
 	}
 	s := &StatusBar{checked: true, isolated: true, workers: WorkerStatus{Size: 2, Ready: 2, Kernel: "f32_test"}}
 	mustContain(t, render(t, s), `data-state="yes"`, "cross-origin isolated", `data-state="ready"`, `data-kernel="f32_test"`, "workers: 2 ready (f32_test)")
+	if strings.Contains(render(t, s), "gr-update") {
+		t.Error("an update is offered with none available")
+	}
+	s.update = true
+	mustContain(t, render(t, s), `id="gr-update"`, "A new version is ready")
 	s = &StatusBar{checked: true, workers: WorkerStatus{Size: 1, Err: "worker 0: could not start"}}
 	mustContain(t, render(t, s), `data-state="no"`, "SharedArrayBuffer is unavailable", `data-state="error"`, "could not start")
 }
