@@ -87,9 +87,44 @@ func buildWeb(t *testing.T) string {
 	if err := os.WriteFile(filepath.Join(web, "wasm_exec.js"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	addHookTest(t, root, web)
 	run(nil, "go", "run", "./internal/precompress", "-quality", "4",
 		filepath.Join(web, "app.wasm"), filepath.Join(web, "worker.wasm"), filepath.Join(web, "wasm_exec.js"))
 	return web
+}
+
+// hookTest is a hook script as a kernel would add one (see
+// worker/README.md): it adds an import module and, once worker.wasm is
+// instantiated, reports what it saw.
+const hookTest = `"use strict";
+goresnetWorker.addWasmImports((go) => ({ goresnet_hooktest: { answer: () => 42 } }));
+goresnetWorker.onInstance((instance, go) => {
+  self.postMessage({
+    type: "hooktest",
+    merged: typeof go.importObject.goresnet_hooktest.answer === "function" && typeof go.importObject.gojs === "object",
+    mem: instance.exports.mem instanceof WebAssembly.Memory,
+  });
+});
+`
+
+// addHookTest puts beside the build a copy of the worker bootstrap whose
+// HOOK_SCRIPTS lists hooktest.js (the pool keeps the real bootstrap).
+func addHookTest(t *testing.T, root, web string) {
+	b, err := os.ReadFile(filepath.Join(root, "assets", "web", "worker.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const list = "const HOOK_SCRIPTS = ["
+	if !strings.Contains(string(b), list) {
+		t.Fatalf("worker.js has no %q", list)
+	}
+	js := strings.Replace(string(b), list, list+`"/web/hooktest.js",`, 1)
+	if err := os.WriteFile(filepath.Join(web, "worker-hooktest.js"), []byte(js), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(web, "hooktest.js"), []byte(hookTest), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // logWriter sends the server's log to the test log.
@@ -289,6 +324,45 @@ func TestBrowser(t *testing.T) {
 	}
 	t.Logf("status bar: %s; %s", eval[string](b, `document.querySelector("#gr-status-isolated").textContent`), status)
 	b.screenshot("home")
+
+	// The worker protocol, spoken directly to a worker of our own (whose
+	// bootstrap loads a hook script): the hook's imports are merged and it
+	// sees the instance before Go runs, then ready, pong with the kernel,
+	// an error answer to an unknown type (and the worker lives on).
+	var replies []map[string]any
+	raw := eval[string](b, `new Promise((resolve, reject) => {
+		const w = new Worker("/web/worker-hooktest.js");
+		const got = [];
+		w.onmessage = (e) => {
+			got.push(e.data);
+			if (e.data.type === "ready") {
+				w.postMessage({type: "nope", id: 1});
+				w.postMessage({type: "ping", id: 2});
+			}
+			if (got.length === 4) { w.terminate(); resolve(JSON.stringify(got)); }
+		};
+		w.onerror = (e) => reject(String(e.message));
+		setTimeout(() => reject("no answers in 60 s: " + JSON.stringify(got)), 60000);
+	})`)
+	if err := json.Unmarshal([]byte(raw), &replies); err != nil {
+		t.Fatal(err)
+	}
+	byType := map[string]map[string]any{}
+	for _, r := range replies {
+		byType[r["type"].(string)] = r
+	}
+	if len(replies) != 4 || replies[0]["type"] != "hooktest" || replies[0]["merged"] != true || replies[0]["mem"] != true {
+		t.Errorf("the hook: %v", replies)
+	}
+	if replies[1]["type"] != "ready" || replies[1]["kernel"] != kernel {
+		t.Errorf("second message %v, want ready with kernel %s", replies[1], kernel)
+	}
+	if p := byType["pong"]; p == nil || p["id"] != 2.0 || p["kernel"] != kernel {
+		t.Errorf("pong %v", p)
+	}
+	if e := byType["error"]; e == nil || e["id"] != 1.0 || !strings.Contains(fmt.Sprint(e["message"]), `unknown message type "nope"`) {
+		t.Errorf("error answer %v", e)
+	}
 
 	// Response headers, seen by the page.
 	type headers struct {
