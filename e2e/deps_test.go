@@ -1,0 +1,43 @@
+//go:build !js
+
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// heavy are packages that must stay out of app.wasm and worker.wasm (the
+// budget is 4 MB brotli for both): plotting, ONNX, Graphviz, gorgonia,
+// terminal progress bars.
+var heavy = []string{
+	"gonum.org/v1/plot",
+	"github.com/goresnet/goresnet/model/onnx",
+	"github.com/goresnet/goresnet/internal/onnxpb",
+	"github.com/goccy/go-graphviz",
+	"github.com/tetratelabs/wazero",
+	"gorgonia.org/",
+	"github.com/schollz/progressbar",
+	"github.com/chromedp/",
+	"github.com/andybalholm/brotli",
+}
+
+func TestWasmMainsStayLean(t *testing.T) {
+	for _, main := range []string{"../wasm/app", "../worker"} {
+		cmd := exec.Command("go", "list", "-deps", main)
+		cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", main, err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, h := range heavy {
+				if strings.HasPrefix(dep, h) {
+					t.Errorf("%s depends on %s", main, dep)
+				}
+			}
+		}
+	}
+}
