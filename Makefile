@@ -6,7 +6,7 @@ export GOEXPERIMENT := simd
 export GOFLAGS := -buildvcs=false
 
 # The runner for js/wasm test binaries (node 20): Go's own plus
-# model/kernels/wasm/gemm_hook.js, which lets model/kernels run its
+# assets/web/gemm_hook.js, which lets model/kernels run its
 # hand-written WebAssembly GEMM kernel (without the hook the archsimd one
 # runs). GORESNET_WAT=required makes model/kernels fail if the hand-written
 # kernel cannot be set up.

@@ -23,7 +23,9 @@
 "use strict";
 
 const HOOK_SCRIPTS = [
-  // e.g. "/web/gemm_hook.js",
+  // Publishes the Go memory so that model/kernels runs its hand-written
+  // WebAssembly SIMD GEMM kernel (else the archsimd one): see the file.
+  "/web/gemm_hook.js",
 ];
 
 const WASM_URL = "/web/worker.wasm";

@@ -156,7 +156,7 @@ func kernelByName(name string) *ukernel {
 // TestActiveKernel names the kernel each build runs and checks the
 // choice: the AVX2 kernel on amd64 CPUs with AVX2 and FMA, in js/wasm the
 // hand-written wasm kernel when the loader published the Go memory
-// (wasm/gemm_hook.js; GORESNET_WAT=required makes its absence an error,
+// (assets/web/gemm_hook.js; GORESNET_WAT=required makes its absence an error,
 // as `make test` does) and the archsimd one otherwise, and the scalar
 // kernel without GOEXPERIMENT=simd.
 func TestActiveKernel(t *testing.T) {

@@ -24,7 +24,7 @@ import (
 // How it is wired: the WAT text is embedded here and assembled when the
 // program starts (internal/wat, ~0.3 ms), so no generated .wasm exists
 // anywhere. It needs the Go instance's WebAssembly.Memory, which only the
-// JS loader has: wasm/gemm_hook.js publishes it as
+// JS loader has: assets/web/gemm_hook.js publishes it as
 // globalThis.goresnetWasmMemory (wasm/go_js_wasm_exec preloads it for
 // tests; a browser worker loads it before instantiating, see the hook).
 // Then the kernel module is instantiated on that memory and called
@@ -57,7 +57,7 @@ var watGemm struct {
 }
 
 // errNoWasmMemory: the loader did not publish the Go memory (no hook).
-var errNoWasmMemory = errors.New("globalThis.goresnetWasmMemory is not set (load model/kernels/wasm/gemm_hook.js before instantiating)")
+var errNoWasmMemory = errors.New("globalThis.goresnetWasmMemory is not set (load assets/web/gemm_hook.js before instantiating)")
 
 func watGemmUsable() bool {
 	if !watGemm.done {

@@ -11,7 +11,7 @@
 // the Go program uses the archsimd kernel, f32_gemm_4x8__wasmsimd.
 //
 // Use: node --require gemm_hook.js wasm_exec_node.js prog.wasm (what
-// go_js_wasm_exec beside this file does); in a Web Worker,
+// go_js_wasm_exec beside this file does); in a Web Worker (assets/web/worker.js lists it in HOOK_SCRIPTS),
 // importScripts("wasm_exec.js", "gemm_hook.js") before instantiating. One
 // Go instance per JS global scope (a worker has one): a second instance
 // would replace the first's memory here, and its kernel check would fail
