@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -25,13 +26,6 @@ type Preprocess struct {
 	Norm string    `json:"norm"` // "imagenet" or "unit" (/255)
 	Mean []float32 `json:"mean,omitempty"`
 	Std  []float32 `json:"std,omitempty"`
-}
-
-// Best records the save-best monitor's best value.
-type Best struct {
-	Monitor string  `json:"monitor"`
-	Value   float64 `json:"value"`
-	Epoch   int     `json:"epoch"`
 }
 
 // Meta is the checkpoint's description; with the network's state_dict and
@@ -66,6 +60,28 @@ type Checkpoint struct {
 // the file also loads as plain weights), the optimizer's state and meta to
 // path, atomically, with a sha256 over the tensors in the metadata.
 func SaveCheckpoint(path string, net *resnet.Net, opt *optim.Optimizer, meta Meta) error {
+	ts, md, err := checkpointTensors(net, opt, meta)
+	if err != nil {
+		return err
+	}
+	return weights.WriteFile(path, ts, md)
+}
+
+// MarshalCheckpoint is SaveCheckpoint into memory: the same bytes, for
+// storage that is not a file system (the browser's).
+func MarshalCheckpoint(net *resnet.Net, opt *optim.Optimizer, meta Meta) ([]byte, error) {
+	ts, md, err := checkpointTensors(net, opt, meta)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if err := weights.Encode(&b, ts, md); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+func checkpointTensors(net *resnet.Net, opt *optim.Optimizer, meta Meta) ([]weights.Tensor, map[string]string, error) {
 	ts := weights.NetTensors(net)
 	if opt != nil {
 		st := opt.State()
@@ -85,13 +101,13 @@ func SaveCheckpoint(path string, net *resnet.Net, opt *optim.Optimizer, meta Met
 	}
 	js, err := json.Marshal(meta)
 	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+		return nil, nil, fmt.Errorf("checkpoint: %w", err)
 	}
 	md := weights.NetMetadata(net)
 	md["goresnet"] = CheckpointFormat
 	md["checkpoint"] = string(js)
 	md["tensors_sha256"] = tensorsHash(ts)
-	return weights.WriteFile(path, ts, md)
+	return ts, md, nil
 }
 
 func btoi(b bool) int {
@@ -156,6 +172,21 @@ func OpenCheckpoint(path string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
+	return checkpointOf(f, path)
+}
+
+// ParseCheckpoint is OpenCheckpoint from memory (a checkpoint kept in the
+// browser's storage, or picked from disk there); name is for messages.
+// The checkpoint keeps references into b.
+func ParseCheckpoint(b []byte, name string) (*Checkpoint, error) {
+	f, err := weights.Parse(b, name)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", name, err)
+	}
+	return checkpointOf(f, name)
+}
+
+func checkpointOf(f *weights.File, path string) (*Checkpoint, error) {
 	if f.Metadata["goresnet"] != CheckpointFormat {
 		return nil, fmt.Errorf("checkpoint %s: not a goresnet checkpoint (plain weights? use --weights)", path)
 	}
