@@ -148,6 +148,10 @@ func (p *DataPage) renderManifest() app.UI {
 	return app.Section().ID("gr-manifest").DataSet("name", m.Name).Body(
 		app.H2().Text(m.Name),
 		app.If(m.Description != "", func() app.UI { return app.P().Text(m.Description) }),
+		app.P().Body(
+			app.A().ID("gr-train-this").Class("gr-button").Href("/train?dataset="+url.QueryEscape(m.Name)).Text("Train on this"),
+			app.Text(" — the Train page fine-tunes a network on it in this browser's workers."),
+		),
 		app.P().Text(fmt.Sprintf("Images: %s, stored as %s %s.", imageText(m.Image), m.Image.DType, m.Image.Layout)),
 		app.H3().Text(fmt.Sprintf("%d classes", len(m.Classes))),
 		app.Ul().ID("gr-classes").Class("gr-chips").Body(app.Range(m.Classes).Slice(func(i int) app.UI {

@@ -26,6 +26,10 @@ type env interface {
 	post(m msg.Message)
 	// shared opens the group's shared buffer from a train request.
 	shared(in Inbox) (allreduce.Shared, error)
+	// readBuffer copies a request's buffer into Go memory: an
+	// ArrayBuffer, or a File or Blob the page picked (nil, nil when the
+	// request has no such buffer).
+	readBuffer(ctx context.Context, in Inbox, name string) ([]byte, error)
 	// yield lets the event loop run (messages get through).
 	yield()
 	// sleep waits while paused, letting the event loop run.
@@ -35,6 +39,16 @@ type env interface {
 	// datasetURL makes the absolute URL of a dataset folder, saved in
 	// checkpoints so that the CLI can resume a browser's run.
 	datasetURL(path string) string
+}
+
+// copyBuffer is readBuffer for buffers that are bytes already.
+func copyBuffer(in Inbox, name string) ([]byte, error) {
+	n := in.Len(name)
+	if n < 0 {
+		return nil, nil
+	}
+	b := make([]byte, n)
+	return b, in.CopyTo(name, b)
 }
 
 // store is what training needs of wasm/storage's DB.

@@ -60,6 +60,34 @@ func (e *browserEnv) shared(in Inbox) (allreduce.Shared, error) {
 	return allreduce.OpenBuffer(v)
 }
 
+func (e *browserEnv) readBuffer(ctx context.Context, in Inbox, name string) ([]byte, error) {
+	if b, ok := in.(msg.JSBuffers); ok {
+		v := b.Value(name)
+		if blob := js.Global().Get("Blob"); v.Truthy() && blob.Truthy() && v.InstanceOf(blob) {
+			done := make(chan js.Value, 1)
+			fail := make(chan string, 1)
+			ok := js.FuncOf(func(this js.Value, args []js.Value) any { done <- args[0]; return nil })
+			bad := js.FuncOf(func(this js.Value, args []js.Value) any { fail <- fmt.Sprint(args[0]); return nil })
+			defer func() { ok.Release(); bad.Release() }()
+			v.Call("arrayBuffer").Call("then", ok, bad)
+			select {
+			case ab := <-done:
+				u := js.Global().Get("Uint8Array").New(ab)
+				out := make([]byte, u.Get("byteLength").Int())
+				if len(out) > 0 {
+					js.CopyBytesToGo(out, u)
+				}
+				return out, nil
+			case e := <-fail:
+				return nil, fmt.Errorf("reading %s: %s", name, e)
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+	}
+	return copyBuffer(in, name)
+}
+
 // yield returns to the event loop for a moment, so that messages
 // (status, ping) are answered between batches.
 func (e *browserEnv) yield() { time.Sleep(time.Millisecond) }

@@ -68,6 +68,7 @@ func init() {
 		return r, bufs
 	})
 	Handle(msg.Evaluate, func(m msg.Message, in Inbox) (msg.Message, []msg.Buffer) { return reply(sess.evaluate(m)) })
+	Handle(msg.CheckpointImport, func(m msg.Message, in Inbox) (msg.Message, []msg.Buffer) { return reply(sess.importCheckpoint(m, in)) })
 	HandleNow(msg.Status, func(m msg.Message, in Inbox) (msg.Message, []msg.Buffer) { return reply(sess.status(), nil) })
 	HandleNow(msg.PauseReq, func(m msg.Message, in Inbox) (msg.Message, []msg.Buffer) { return reply(sess.command(allreduce.Pause)) })
 	HandleNow(msg.ResumeReq, func(m msg.Message, in Inbox) (msg.Message, []msg.Buffer) { return reply(sess.command(allreduce.Run)) })
@@ -148,11 +149,9 @@ func (s *session) modelInit(m msg.Message, in Inbox) (*msg.ModelInfo, error) {
 	opts := train.SetupOptions{Part: req.Rank, Parts: parts, MemoryBudget: loaderBudget}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if n := in.Len("weights"); n > 0 && req.Resume == "" {
-		b := make([]byte, n)
-		if err := in.CopyTo("weights", b); err != nil {
-			return nil, err
-		}
+	if b, err := theEnv.readBuffer(ctx, in, "weights"); err != nil {
+		return nil, err
+	} else if len(b) > 0 && req.Resume == "" {
 		name := req.Weights
 		if name == "" {
 			name = "weights"
@@ -612,4 +611,47 @@ func normOf(p train.Preprocess) (augment.Norm, error) {
 		copy(n.Std[:], p.Std)
 	}
 	return n, nil
+}
+
+// importCheckpoint checks a checkpoint file the person picked (made by the
+// CLI, or downloaded from another browser) and stores it.
+func (s *session) importCheckpoint(m msg.Message, in Inbox) (*storage.Checkpoint, error) {
+	var req msg.CheckpointImportRequest
+	if err := m.DecodeBody(&req); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	b, err := theEnv.readBuffer(ctx, in, "file")
+	if err != nil {
+		return nil, err
+	}
+	if len(b) == 0 {
+		return nil, errors.New("checkpoint-import: no file")
+	}
+	ck, err := train.ParseCheckpoint(b, req.Name)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	rec := storage.Checkpoint{ID: "import/" + storage.NewRunID(now) + "/" + req.Name, Name: req.Name, Kind: storage.KindImport,
+		Epoch: ck.Meta.Epoch, Step: ck.Meta.Step, BatchInEpoch: ck.Meta.BatchInEpoch, Created: now,
+		Arch: ck.Config.Arch, WidthDiv: ck.Config.WidthDiv, Classes: ck.Config.Classes, Size: ck.Meta.Preprocess.Size}
+	if h := ck.Meta.History.Epochs; len(h) > 0 {
+		last := h[len(h)-1]
+		rec.Metrics = &last
+	}
+	var settings runspec.Settings
+	if len(ck.Meta.Train) > 0 && json.Unmarshal(ck.Meta.Train, &settings) == nil {
+		rec.Settings = &settings
+	}
+	db, err := theEnv.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.SaveCheckpoint(ctx, rec, b, nil, storage.SaveOptions{SetCurrent: true}); err != nil {
+		return nil, err
+	}
+	rec.Bytes = int64(len(b))
+	return &rec, nil
 }

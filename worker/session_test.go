@@ -44,7 +44,10 @@ func (e *fakeEnv) sleep(d time.Duration)                     { time.Sleep(d / 10
 func (e *fakeEnv) memoryBytes() int64                        { return 0 }
 func (e *fakeEnv) datasetURL(p string) string                { return "http://127.0.0.1:8080" + p }
 func (e *fakeEnv) shared(in Inbox) (allreduce.Shared, error) { return in.(*inbox).shared, nil }
-func (e *fakeEnv) post(m msg.Message)                        { e.mu.Lock(); e.posted = append(e.posted, m); e.mu.Unlock() }
+func (e *fakeEnv) readBuffer(ctx context.Context, in Inbox, name string) ([]byte, error) {
+	return copyBuffer(in, name)
+}
+func (e *fakeEnv) post(m msg.Message) { e.mu.Lock(); e.posted = append(e.posted, m); e.mu.Unlock() }
 func (e *fakeEnv) messages(typ string) (out []msg.Message) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -110,7 +113,15 @@ func (s *memStore) PutRun(ctx context.Context, r *storage.Run) error {
 func (s *memStore) SaveCheckpoint(ctx context.Context, ck storage.Checkpoint, b []byte, run *storage.Run, opts storage.SaveOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ck.Bytes, ck.Run = int64(len(b)), run.ID
+	ck.Bytes = int64(len(b))
+	if run == nil {
+		s.cks[ck.ID], s.data[ck.ID] = ck, append([]byte(nil), b...)
+		if opts.SetCurrent {
+			s.current = ck.ID
+		}
+		return nil
+	}
+	ck.Run = run.ID
 	if ck.Best {
 		for id, o := range s.cks {
 			o.Best = false
@@ -174,6 +185,8 @@ func call(s *session, m msg.Message, in Inbox) msg.Message {
 		r, _ = reply(res, err)
 	case msg.Evaluate:
 		r, _ = reply(s.evaluate(m))
+	case msg.CheckpointImport:
+		r, _ = reply(s.importCheckpoint(m, in))
 	case msg.Status:
 		r, _ = reply(s.status(), nil)
 	}
@@ -299,6 +312,21 @@ func TestWorkersTrainTogether(t *testing.T) {
 		if v != ss[1].setup.Net.ParamData[i] {
 			t.Fatal("the saved weights are not worker 1's")
 		}
+	}
+
+	// checkpoint-import checks a file and stores it as the current model.
+	rep := call(ss[0], newRequest(t, msg.CheckpointImport, msg.CheckpointImportRequest{Name: "cli.safetensors"}), &inbox{bufs: map[string][]byte{"file": b}})
+	if err := rep.AsError(); err != nil {
+		t.Fatal(err)
+	}
+	imp := decode[storage.Checkpoint](t, rep)
+	if imp.Kind != storage.KindImport || imp.Epoch != 2 || imp.Classes != 10 || imp.Arch != "resnet18" || imp.Settings == nil || e.db.current != imp.ID {
+		t.Errorf("imported %+v", imp)
+	}
+	bad := append([]byte(nil), b...)
+	bad[len(bad)-1] ^= 1
+	if rep := call(ss[0], newRequest(t, msg.CheckpointImport, msg.CheckpointImportRequest{Name: "bad.safetensors"}), &inbox{bufs: map[string][]byte{"file": bad}}); rep.AsError() == nil || !strings.Contains(rep.Message, "corrupt") {
+		t.Errorf("a corrupt checkpoint: %v", rep.AsError())
 	}
 
 	// evaluate: the stored checkpoint and the replica give the same metrics.

@@ -5,13 +5,30 @@
 package main
 
 import (
+	"context"
+	"time"
+
 	webapp "github.com/goresnet/goresnet/app"
+	"github.com/goresnet/goresnet/wasm/storage"
+	"github.com/goresnet/goresnet/wasm/trainer"
 	"github.com/goresnet/goresnet/wasm/workerpool"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
 func main() {
 	webapp.Routes()
-	webapp.SetWorkers(workerpool.AppWorkers{Pool: workerpool.Start(workerpool.Options{})})
+	if app.IsClient {
+		pool := workerpool.Start(workerpool.Options{})
+		webapp.SetWorkers(workerpool.AppWorkers{Pool: pool})
+		webapp.SetTraining(trainer.New(pool))
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		db, err := storage.Open(ctx)
+		cancel()
+		if err != nil {
+			webapp.SetStore(nil, err)
+		} else {
+			webapp.SetStore(db, nil)
+		}
+	}
 	app.RunWhenOnBrowser()
 }

@@ -11,10 +11,13 @@ const (
 	ModelInit   = "model-init"   // ModelInitRequest (+ buffer "weights") -> ModelInfo
 	Train       = "train"        // TrainRequest (+ buffer "shared", a SharedArrayBuffer) -> TrainResult
 	Evaluate    = "evaluate"     // EvaluateRequest -> EvaluateResult
-	Status      = "status"       // -> WorkerState, answered at once
-	PauseReq    = "pause"        // -> WorkerState, answered at once: the group pauses at its next step
-	ResumeReq   = "resume"       // -> WorkerState, answered at once
-	StopReq     = "stop"         // -> WorkerState, answered at once: the group stops at its next step and saves
+	// CheckpointImport checks and stores a checkpoint file (buffer "file":
+	// a File, Blob or ArrayBuffer) -> storage.Checkpoint.
+	CheckpointImport = "checkpoint-import"
+	Status           = "status" // -> WorkerState, answered at once
+	PauseReq         = "pause"  // -> WorkerState, answered at once: the group pauses at its next step
+	ResumeReq        = "resume" // -> WorkerState, answered at once
+	StopReq          = "stop"   // -> WorkerState, answered at once: the group stops at its next step and saves
 
 	// Posted by worker 0 while training (no id: they answer nothing).
 	Progress   = "progress"    // ProgressReport, a few times a second
@@ -201,4 +204,9 @@ type WorkerState struct {
 	Batch   int    `json:"batch"` // of the current epoch
 	// MemoryBytes is the size of the worker's WebAssembly memory.
 	MemoryBytes int64 `json:"memory_bytes"`
+}
+
+// CheckpointImportRequest names the imported file.
+type CheckpointImportRequest struct {
+	Name string `json:"name"`
 }
