@@ -56,6 +56,13 @@ func (c Chart) SVG() string {
 		if n == 0 {
 			ymin, ymax = 0, 1
 		}
+		// One far point (a first epoch's validation loss, before batch
+		// norm's running statistics settle) would flatten the rest: the
+		// range stops at twice the training curves' top, and points
+		// above it are drawn on the top edge.
+		if top := c.trainMax(); top > 0 && ymax > 2*top {
+			ymax = 2 * top
+		}
 		if ymin > 0 && ymin < 0.25*ymax {
 			ymin = 0
 		}
@@ -70,7 +77,7 @@ func (c Chart) SVG() string {
 	}
 	pw, ph := float64(chartW-padL-padR), float64(chartH-padTop-padBottom)
 	sx := func(x float64) float64 { return padL + x/xmax*pw }
-	sy := func(y float64) float64 { return padTop + (1-(y-ymin)/(ymax-ymin))*ph }
+	sy := func(y float64) float64 { return padTop + (1-(math.Min(y, ymax)-ymin)/(ymax-ymin))*ph }
 
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" id="%s" class="gr-chart" viewBox="0 0 %d %d" role="img" aria-label="%s">`,
@@ -92,7 +99,6 @@ func (c Chart) SVG() string {
 	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">epoch</text>`, padL+int(pw/2), chartH-4)
 	fmt.Fprintf(&b, `</g>`)
 	// Series.
-	lx := chartW - padR - 8
 	for i, s := range c.Series {
 		var pts []string
 		for _, p := range s.Points {
@@ -110,9 +116,10 @@ func (c Chart) SVG() string {
 				}
 			}
 		}
-		ly := padTop + 6 + 14*i
-		fmt.Fprintf(&b, `<line class="gr-series %s" x1="%d" x2="%d" y1="%d" y2="%d"/><text class="gr-legend" x="%d" y="%d" text-anchor="end">%s</text>`,
-			s.Class, lx-16, lx, ly, ly, lx-20, ly+4, html.EscapeString(s.Name))
+		// The legend runs along the top, right of the title.
+		x0 := padL + 70 + 120*i
+		fmt.Fprintf(&b, `<line class="gr-series %s" x1="%d" x2="%d" y1="12" y2="12"/><text class="gr-legend" x="%d" y="16">%s</text>`,
+			s.Class, x0, x0+16, x0+20, html.EscapeString(s.Name))
 	}
 	b.WriteString(`</svg>`)
 	return b.String()
@@ -131,4 +138,21 @@ func tick(v float64) string {
 		return fmt.Sprintf("%.2f", v)
 	}
 	return fmt.Sprintf("%.0e", v)
+}
+
+// trainMax is the largest point of the series that are not validation
+// (0: none).
+func (c Chart) trainMax() float64 {
+	m := 0.0
+	for _, s := range c.Series {
+		if s.Class == "gr-s-val" {
+			continue
+		}
+		for _, p := range s.Points {
+			if !math.IsNaN(p[1]) && !math.IsInf(p[1], 0) {
+				m = math.Max(m, p[1])
+			}
+		}
+	}
+	return m
 }

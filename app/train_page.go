@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/goresnet/goresnet/model/data"
@@ -37,6 +38,7 @@ type TrainPage struct {
 	live     [][3]float64 // (epoch position, running loss, running accuracy)
 	history  []runspec.EpochStats
 	result   *msg.TrainResult
+	running  runspec.Settings // the settings of the run shown
 	err      string
 	largest  int
 	notice   string
@@ -46,7 +48,20 @@ type TrainPage struct {
 	storeErr    string
 
 	stopWatch func()
+	formRev   int // bumped when the page changes the form itself
+	// pageCtx is the page's own context: handlers in the child views use
+	// it to redraw the whole page after changing its state.
+	pageCtx app.Context
+	mounted bool
+
+	pendMu       sync.Mutex
+	pendProgress *TrainEvent // the newest progress, applied at most every progressEvery
+	pendTimer    bool
 }
+
+// progressEvery is how often progress redraws the page at most: the UI
+// thread stays idle while the workers compute.
+const progressEvery = 500 * time.Millisecond
 
 // trainForm is the settings being edited.
 type trainForm struct {
@@ -80,12 +95,46 @@ func (p *TrainPage) OnInit() {
 	}
 }
 
+// redraw redraws the page (from a child view's handler).
+func (p *TrainPage) redraw() {
+	if p.mounted {
+		p.pageCtx.Dispatch(func(app.Context) {})
+	}
+}
+
 func (p *TrainPage) OnMount(ctx app.Context) {
+	p.pageCtx, p.mounted = ctx, true
 	tr := training()
 	if tr == nil {
 		return
 	}
 	p.stopWatch = tr.Watch(func(e TrainEvent) {
+		if e.Kind == EventProgress {
+			// Coalesce: only the newest progress is drawn, at most every
+			// progressEvery.
+			p.pendMu.Lock()
+			p.pendProgress = &e
+			schedule := !p.pendTimer
+			p.pendTimer = true
+			p.pendMu.Unlock()
+			if schedule {
+				time.AfterFunc(progressEvery, func() {
+					p.pendMu.Lock()
+					pe := p.pendProgress
+					p.pendProgress, p.pendTimer = nil, false
+					p.pendMu.Unlock()
+					if pe != nil {
+						ctx.Dispatch(func(ctx app.Context) { p.apply(ctx, *pe) })
+					}
+				})
+			}
+			return
+		}
+		if e.Kind == EventDone || e.Kind == EventFailed || e.Kind == EventStarting {
+			p.pendMu.Lock()
+			p.pendProgress = nil
+			p.pendMu.Unlock()
+		}
 		ctx.Dispatch(func(ctx app.Context) { p.apply(ctx, e) })
 	})
 	if run, events := tr.Running(); run != "" {
@@ -97,6 +146,7 @@ func (p *TrainPage) OnMount(ctx app.Context) {
 }
 
 func (p *TrainPage) OnDismount() {
+	p.mounted = false
 	if p.stopWatch != nil {
 		p.stopWatch()
 		p.stopWatch = nil
@@ -156,6 +206,9 @@ func (p *TrainPage) fitFormToDataset() {
 
 // refresh reads the runs and checkpoints from the browser's storage.
 func (p *TrainPage) refresh(ctx app.Context) {
+	if p.mounted {
+		ctx = p.pageCtx
+	}
 	db, err := store()
 	if db == nil {
 		if err != nil {
@@ -236,13 +289,17 @@ func (p *TrainPage) apply(ctx app.Context, e TrainEvent) {
 		p.refresh(ctx)
 	case EventProgress:
 		pr := e.Progress
+		if !p.busy() && p.phase != "" && p.phase != "idle" {
+			return // a late report of a run that ended
+		}
 		p.progress = pr
-		if p.phase == "starting" {
+		if p.phase == "starting" || p.phase == "" || p.phase == "idle" {
 			p.phase = "training"
 		}
 		if pr.Batches > 0 {
+			// The running loss, at most 20 points an epoch.
 			x := float64(pr.Epoch-1) + float64(pr.Batch)/float64(pr.Batches)
-			if n := len(p.live); n == 0 || p.live[n-1][0] < x {
+			if n := len(p.live); n == 0 || x-p.live[n-1][0] >= 0.05 || pr.Batch == pr.Batches {
 				p.live = append(p.live, [3]float64{x, pr.Loss, pr.Accuracy})
 			}
 		}
@@ -335,10 +392,24 @@ func (p *TrainPage) start(ctx app.Context, resume *storage.Run, from *storage.Ch
 		p.phase, p.err = "failed", err.Error()
 		return
 	}
+	p.running = s.Settings
+	if resume != nil || from != nil {
+		// The form shows the settings the run goes on with.
+		p.form.S = s.Settings
+		p.form.Freeze = "full"
+		if s.Settings.HeadOnly {
+			p.form.Freeze = "head"
+		} else if s.Settings.Freeze != "" {
+			fr := strings.Split(s.Settings.Freeze, ",")
+			p.form.Freeze, p.form.FreezeUpTo = "up-to", fr[len(fr)-1]
+		}
+		p.formRev++
+	}
 	p.run, p.history, p.live, p.progress, p.info, p.phase, p.err, p.largest = s.Run, nil, nil, nil, nil, "starting", "", 0
 	if resume != nil {
 		p.history = resume.History.Epochs
 	}
+	p.redraw()
 	ctx.Async(func() {
 		c, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
@@ -353,6 +424,7 @@ func (p *TrainPage) start(ctx app.Context, resume *storage.Run, from *storage.Ch
 			ctx.Dispatch(func(app.Context) {
 				if p.phase == "starting" {
 					p.phase, p.err = "failed", err.Error()
+					p.redraw()
 				}
 			})
 		}
@@ -363,6 +435,7 @@ func (p *TrainPage) command(c string) {
 	if tr := training(); tr != nil {
 		if err := tr.Command(c); err != nil {
 			p.notice = err.Error()
+			p.redraw()
 		}
 	}
 }
@@ -382,19 +455,98 @@ func (p *TrainPage) resumable() *storage.Run {
 
 func (p *TrainPage) Render() app.UI {
 	p.OnInit()
+	size := p.form.S.Size
+	if size == 0 && p.manifest != nil {
+		size = p.manifest.Image.Height
+	}
+	workers := 1
+	if tr := training(); tr != nil {
+		workers = tr.Workers()
+	}
+	busy := p.busy()
+	epochs := p.form.S.Epochs
+	if p.progress != nil {
+		epochs = p.progress.Epochs
+	}
+	// Children redraw only when their fields change: progress does not
+	// redraw the form, the checkpoints or the help.
 	return layout("/train",
 		app.H1().Text("Train"),
 		p.renderDataset(),
 		app.If(p.resumable() != nil, p.renderResume),
-		p.renderForm(),
-		p.renderControls(),
-		p.renderProgress(),
-		p.renderCharts(),
-		p.renderEpochs(),
-		p.renderCheckpoints(),
-		p.renderHelp(),
+		&TrainFormView{Page: p, Busy: busy, Workers: workers, Size: size, Rev: p.formRev},
+		&TrainStatusView{Page: p, Phase: p.phase, HasData: p.manifest != nil, Err: p.err, Largest: p.largest, Notice: p.notice,
+			Info: p.info, Progress: p.progress, Result: p.result, Workers: p.running.Replicas, Batch: p.running.Batch},
+		&TrainChartsView{History: p.history, Live: p.live, Epochs: epochs},
+		&TrainEpochsView{History: p.history},
+		&TrainCheckpointsView{Page: p, Checkpoints: p.checkpoints, Busy: busy, HasData: p.manifest != nil, StoreErr: p.storeErr},
+		&trainHelp{},
 	)
 }
+
+// TrainFormView is the settings form (train_form.go).
+type TrainFormView struct {
+	app.Compo
+	Page          *TrainPage
+	Busy          bool
+	Workers, Size int
+	Rev           int
+}
+
+func (v *TrainFormView) Render() app.UI { return v.Page.renderForm() }
+
+// TrainStatusView is the buttons, the progress and the errors.
+type TrainStatusView struct {
+	app.Compo
+	Page           *TrainPage
+	Phase          string
+	HasData        bool
+	Err, Notice    string
+	Largest        int
+	Info           *msg.ModelInfo
+	Progress       *msg.ProgressReport
+	Result         *msg.TrainResult
+	Workers, Batch int
+}
+
+func (v *TrainStatusView) Render() app.UI {
+	return app.Div().Body(v.Page.renderControls(), v.Page.renderProgress())
+}
+
+// TrainChartsView is the loss and accuracy charts.
+type TrainChartsView struct {
+	app.Compo
+	History []runspec.EpochStats
+	Live    [][3]float64
+	Epochs  int
+}
+
+func (v *TrainChartsView) Render() app.UI { return renderCharts(v.History, v.Live, v.Epochs) }
+
+// TrainEpochsView is the epoch table.
+type TrainEpochsView struct {
+	app.Compo
+	History []runspec.EpochStats
+}
+
+func (v *TrainEpochsView) Render() app.UI { return renderEpochs(v.History) }
+
+// TrainCheckpointsView is the checkpoints list and the import.
+type TrainCheckpointsView struct {
+	app.Compo
+	Page        *TrainPage
+	Checkpoints []storage.Checkpoint
+	Busy        bool
+	HasData     bool
+	StoreErr    string
+}
+
+func (v *TrainCheckpointsView) Render() app.UI { return v.Page.renderCheckpoints() }
+
+// trainHelp explains how training runs (static).
+type trainHelp struct{ app.Compo }
+
+func (h *trainHelp) Render() app.UI { return renderTrainHelp() }
 
 func (p *TrainPage) renderDataset() app.UI {
 	var body []app.UI
@@ -427,7 +579,9 @@ func (p *TrainPage) renderResume() app.UI {
 		app.P().Text(fmt.Sprintf("Run %s (%s, %s width 1/%d on %s) %s after %d of %d epochs. Its last checkpoint is kept in this browser.",
 			r.ID, r.Settings.Arch, r.Settings.Head, max(1, r.Settings.WidthDiv), r.Dataset, what, epochs, r.Settings.Epochs)),
 		app.Button().ID("gr-train-resume-run").Text("Resume from the last checkpoint").OnClick(func(ctx app.Context, e app.Event) {
-			p.start(ctx, r, nil)
+			if r := p.resumable(); r != nil { // now, not when the button was drawn
+				p.start(ctx, r, nil)
+			}
 		}),
 	)
 }
@@ -474,6 +628,8 @@ func (p *TrainPage) renderProgress() app.UI {
 			app.If(p.largest > 0, func() app.UI {
 				return app.Button().ID("gr-train-use-largest").Text(fmt.Sprintf("Use a batch of %d", p.largest)).OnClick(func(ctx app.Context, e app.Event) {
 					p.form.S.Batch, p.err, p.largest, p.phase = p.largest, "", 0, "idle"
+					p.formRev++
+					p.redraw()
 				})
 			}),
 		))
@@ -484,8 +640,8 @@ func (p *TrainPage) renderProgress() app.UI {
 	if p.info != nil {
 		in := p.info
 		line := fmt.Sprintf("%s, %d classes, %d×%d input: %s parameters, %s trainable; %d batches of %d per epoch on %d worker(s); about %s of memory per worker.",
-			in.Arch, in.Classes, in.Size, in.Size, thousands(int64(in.Params)), thousands(int64(in.Trainable)), in.Batches, p.form.S.Batch,
-			max(1, p.form.Workers), mibText(in.Memory.Total))
+			in.Arch, in.Classes, in.Size, in.Size, thousands(int64(in.Params)), thousands(int64(in.Trainable)), in.Batches, p.running.Batch,
+			p.running.ReplicaCount(), mibText(in.Memory.Total))
 		if in.FeatureCache {
 			line += " Head only: the backbone's features are computed once, later epochs run the head alone."
 		}
@@ -512,15 +668,15 @@ func (p *TrainPage) renderProgress() app.UI {
 	}
 	if p.result != nil {
 		r := p.result
-		kids = append(kids, app.P().ID("gr-train-result").DataSet("state", r.State).Text(fmt.Sprintf("%s after %d epochs, %d steps, in %s.",
+		kids = append(kids, app.P().ID("gr-train-result").DataSet("state", r.State).Text(fmt.Sprintf("%s after %d epochs, %d steps (%s in this session).",
 			strings.ToUpper(r.State[:1])+r.State[1:], r.Epoch, r.Step, durationText(time.Duration(r.Seconds*float64(time.Second))))))
 	}
 	return app.Section().ID("gr-train-status").Body(kids...)
 }
 
-func (p *TrainPage) renderCharts() app.UI {
+func renderCharts(history []runspec.EpochStats, live [][3]float64, epochs int) app.UI {
 	var trainLoss, trainAcc, valLoss, valAcc, liveLoss, liveAcc [][2]float64
-	for _, e := range p.history {
+	for _, e := range history {
 		trainLoss = append(trainLoss, [2]float64{float64(e.Epoch), e.Loss})
 		trainAcc = append(trainAcc, [2]float64{float64(e.Epoch), e.Accuracy})
 		if e.HasVal {
@@ -528,20 +684,16 @@ func (p *TrainPage) renderCharts() app.UI {
 			valAcc = append(valAcc, [2]float64{float64(e.Epoch), e.ValAccuracy})
 		}
 	}
-	for _, l := range p.live {
+	for _, l := range live {
 		liveLoss = append(liveLoss, [2]float64{l[0], l[1]})
 		liveAcc = append(liveAcc, [2]float64{l[0], l[2]})
 	}
-	epochs := float64(p.form.S.Epochs)
-	if p.progress != nil {
-		epochs = float64(p.progress.Epochs)
-	}
-	loss := Chart{ID: "gr-chart-loss", Title: "Loss", XMax: epochs, Series: []Series{
+	loss := Chart{ID: "gr-chart-loss", Title: "Loss", XMax: float64(epochs), Series: []Series{
 		{Name: "train (running)", Class: "gr-s-live", Points: liveLoss},
 		{Name: "train", Class: "gr-s-train", Points: trainLoss, Dots: true},
 		{Name: "validation", Class: "gr-s-val", Points: valLoss, Dots: true},
 	}}
-	acc := Chart{ID: "gr-chart-accuracy", Title: "Accuracy", XMax: epochs, YMin: 0, YMax: 1, Series: []Series{
+	acc := Chart{ID: "gr-chart-accuracy", Title: "Accuracy", XMax: float64(epochs), YMin: 0, YMax: 1, Series: []Series{
 		{Name: "train (running)", Class: "gr-s-live", Points: liveAcc},
 		{Name: "train", Class: "gr-s-train", Points: trainAcc, Dots: true},
 		{Name: "validation", Class: "gr-s-val", Points: valAcc, Dots: true},
@@ -549,8 +701,7 @@ func (p *TrainPage) renderCharts() app.UI {
 	return app.Div().ID("gr-charts").Class("gr-charts").Body(app.Raw(loss.SVG()), app.Raw(acc.SVG()))
 }
 
-func (p *TrainPage) renderEpochs() app.UI {
-	h := p.history
+func renderEpochs(h []runspec.EpochStats) app.UI {
 	f := func(v float64) string { return fmt.Sprintf("%.4f", v) }
 	return app.Section().Body(
 		app.H2().Text("Epochs"),
@@ -628,10 +779,22 @@ func (p *TrainPage) renderCheckpoints() app.UI {
 						app.Td().Text(best),
 						app.Td().Class("gr-num").Text(bytesText(c.Bytes)),
 						app.Td().Body(
-							app.Button().Class("gr-download").Text("Download").OnClick(func(ctx app.Context, e app.Event) { p.download(ctx, c.ID) }),
+							// Handlers read the checkpoint's id from the button
+							// (go-app keeps a reused element's first handler).
+							app.Button().Class("gr-download").DataSet("id", c.ID).Text("Download").OnClick(func(ctx app.Context, e app.Event) {
+								p.download(ctx, ctx.JSSrc().Get("dataset").Get("id").String())
+							}),
 							app.If(c.Kind == storage.KindImport, func() app.UI {
-								return app.Button().Class("gr-train-from").Text("Train from this").Disabled(p.busy() || p.manifest == nil).
-									OnClick(func(ctx app.Context, e app.Event) { p.start(ctx, nil, &c) })
+								return app.Button().Class("gr-train-from").DataSet("id", c.ID).Text("Train from this").Disabled(p.busy() || p.manifest == nil).
+									OnClick(func(ctx app.Context, e app.Event) {
+										id := ctx.JSSrc().Get("dataset").Get("id").String()
+										for i := range p.checkpoints {
+											if p.checkpoints[i].ID == id {
+												ck := p.checkpoints[i]
+												p.start(ctx, nil, &ck)
+											}
+										}
+									})
 							}),
 						),
 					)
@@ -654,7 +817,7 @@ func (p *TrainPage) download(ctx app.Context, id string) {
 		c, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if err := tr.Download(c, id); err != nil {
-			ctx.Dispatch(func(app.Context) { p.notice = "Download: " + err.Error() })
+			ctx.Dispatch(func(app.Context) { p.notice = "Download: " + err.Error(); p.redraw() })
 		}
 	})
 }
@@ -666,6 +829,7 @@ func (p *TrainPage) importPicked(ctx app.Context) {
 		return
 	}
 	p.notice = "Checking " + name + "…"
+	p.redraw()
 	ctx.Async(func() {
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
@@ -673,15 +837,17 @@ func (p *TrainPage) importPicked(ctx app.Context) {
 		ctx.Dispatch(func(ctx app.Context) {
 			if err != nil {
 				p.notice = "Import: " + err.Error()
+				p.redraw()
 				return
 			}
 			p.notice = fmt.Sprintf("Imported %s: %s, %d classes, epoch %d. It is now the current model.", ck.Name, ck.Arch, ck.Classes, ck.Epoch)
+			p.redraw()
 			p.refresh(ctx)
 		})
 	})
 }
 
-func (p *TrainPage) renderHelp() app.UI {
+func renderTrainHelp() app.UI {
 	return app.Section().ID("gr-train-help").Class("gr-help").Body(
 		app.H2().Text("How training runs here"),
 		app.P().Text("Each worker is a Web Worker running the same Go code as the goresnet command line, compiled to WebAssembly, and holds a replica "+
