@@ -18,7 +18,7 @@ WASM_VET_PKGS = $(WASM_PKGS) ./app/... ./wasm/... ./assets/...
 BENCH ?= .
 BENCHTIME ?= 1x
 
-.PHONY: all build web icons run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64 bench bench-wasm bench-kernels fixtures clean clean-data
+.PHONY: all build web icons run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64 bench bench-browser bench-wasm bench-kernels fixtures clean clean-data
 
 all: build
 
@@ -100,6 +100,14 @@ test-arm64:
 # go test for medians, as README.md's figures do).
 bench:
 	go test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) ./model/...
+	go test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -timeout 60m ./e2e
+
+# ResNet-50 at 224 in headless Chromium's workers (part of `make bench`):
+# forward and training step at batch 1 with 1 and 2 workers, and
+# data-parallel training at batch 8 with 1 and 2 workers (the ratio of
+# their throughputs is the efficiency), as a table.
+bench-browser:
+	go test -run '^$$' -bench BrowserResNet50 -benchtime 1x -timeout 60m ./e2e | go run ./internal/benchtable -title "ResNet-50 at 224 in Chromium's workers"
 
 # The kernel figures of issue 3 as tables with the CPU model: GEMM shapes
 # (1 thread, then 1 vs 2), whole-network ResNet-50 natively at 1 and 2

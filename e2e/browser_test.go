@@ -39,7 +39,7 @@ func chromiumPath() string {
 }
 
 // artifacts is the folder for screenshots.
-func artifacts(t *testing.T) string {
+func artifacts(t testing.TB) string {
 	dir := os.Getenv("GORESNET_ARTIFACTS")
 	if dir == "" {
 		dir = "artifacts"
@@ -54,7 +54,7 @@ func artifacts(t *testing.T) string {
 // buildWeb builds app.wasm and worker.wasm as `make web` does (brotli at
 // a quick quality) into a temporary folder, once for all the tests of the
 // package (TestMain removes it).
-func buildWeb(t *testing.T) string {
+func buildWeb(t testing.TB) string {
 	t.Helper()
 	webOnce.Do(func() {
 		t0 := time.Now()
@@ -81,7 +81,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func buildWebDir(t *testing.T) (string, error) {
+func buildWebDir(t testing.TB) (string, error) {
 	root, err := filepath.Abs("..")
 	if err != nil {
 		return "", err
@@ -145,7 +145,7 @@ goresnetWorker.onInstance((instance, go) => {
 
 // addHookTest puts beside the build a copy of the worker bootstrap whose
 // HOOK_SCRIPTS lists hooktest.js (the pool keeps the real bootstrap).
-func addHookTest(t *testing.T, root, web string) {
+func addHookTest(t testing.TB, root, web string) {
 	b, err := os.ReadFile(filepath.Join(root, "assets", "web", "worker.js"))
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +166,7 @@ func addHookTest(t *testing.T, root, web string) {
 // logWriter sends the server's log to the test log.
 type logWriter struct {
 	mu   sync.Mutex
-	t    *testing.T
+	t    testing.TB
 	done bool
 }
 
@@ -186,7 +186,7 @@ func (w *logWriter) stop() {
 }
 
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	base string
 	shot string

@@ -46,7 +46,7 @@ type trainHarness struct {
 	console   func() string
 }
 
-func newTrainHarness(t *testing.T, digits string) *trainHarness {
+func newTrainHarness(t testing.TB, digits string) *trainHarness {
 	t.Helper()
 	chromium := chromiumPath()
 	if chromium == "" {
@@ -78,7 +78,11 @@ func newTrainHarness(t *testing.T, digits string) *trainHarness {
 	if err := chromedp.Do(bctx); err != nil {
 		t.Fatalf("starting %s: %v", chromium, err)
 	}
-	ctx, cancel := context.WithTimeout(bctx, 5*time.Minute)
+	timeout := 5 * time.Minute
+	if _, bench := t.(*testing.B); bench {
+		timeout = 40 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(bctx, timeout)
 	t.Cleanup(cancel)
 	var consoleMu sync.Mutex
 	var console []string
@@ -372,6 +376,31 @@ func lastLine(s, containing string) string {
 	return ""
 }
 
+// workerDriverJS defines window.__grWorker(): a worker.js Worker with a
+// request function that matches answers by id (the protocol of
+// worker/README.md), for tests that drive workers directly.
+const workerDriverJS = `(() => {
+  window.__grWorker = () => {
+    const w = new Worker("/web/worker.js"), pending = new Map();
+    let ready; const isReady = new Promise((r) => ready = r);
+    w.onmessage = (e) => {
+      const m = e.data;
+      if (m.type === "ready") ready();
+      else if (m.id && pending.has(m.id)) { const p = pending.get(m.id); pending.delete(m.id); m.type === "error" ? p.rej(new Error(m.message)) : p.res(m); }
+    };
+    let n = 0;
+    return {w, isReady, req(type, body, buffers) { const id = ++n; return new Promise((res, rej) => { pending.set(id, {res, rej}); w.postMessage({type, id, body, buffers}); }); }};
+  };
+  // A shared buffer laid out as worker/allreduce.Layout, initialised as allreduce.Init does.
+  window.__grShared = (k, cap) => {
+    const sab = new SharedArrayBuffer(16*4 + 64*8 + (k+1)*cap*4);
+    const w32 = new Int32Array(sab, 0, 16);
+    w32[5] = k; w32[6] = cap; w32[7] = 0x67727231;
+    return sab;
+  };
+  return true;
+})()`
+
 // equivalenceJS drives worker.js directly: K workers, one SharedArrayBuffer
 // laid out as worker/allreduce.Layout, a few optimizer steps with batch
 // norms frozen; it returns each group's weights' sha256 per worker and
@@ -384,26 +413,13 @@ const equivalenceJS = `(async () => {
   const settings = {data: "", split: "train", val_split: "none", arch: "resnet18", width_div: 8, head: "standard", dropout: 0.5, size: 0,
     freeze: bns.join(","), epochs: 1, batch: 16, accumulate: 1, optimizer: "sgd", lr: 0.05, momentum: 0.9, weight_decay: 1e-4,
     schedule: "constant", augment: "flip=horizontal", norm: "imagenet", save_best: "loss", seed: 3, workers: 1};
-  const mk = () => {
-    const w = new Worker("/web/worker.js"), pending = new Map();
-    let ready; const isReady = new Promise((r) => ready = r);
-    w.onmessage = (e) => {
-      const m = e.data;
-      if (m.type === "ready") ready();
-      else if (m.id && pending.has(m.id)) { const p = pending.get(m.id); pending.delete(m.id); m.type === "error" ? p.rej(new Error(m.message)) : p.res(m); }
-    };
-    let n = 0;
-    return {w, isReady, req(type, body, buffers) { const id = ++n; return new Promise((res, rej) => { pending.set(id, {res, rej}); w.postMessage({type, id, body, buffers}); }); }};
-  };
+  const mk = window.__grWorker;
   const group = async (k) => {
     const ws = Array.from({length: k}, mk);
     await Promise.all(ws.map((x) => x.isReady));
     await Promise.all(ws.map((x) => x.req("dataset-open", {name: "digits"})));
     const infos = await Promise.all(ws.map((x, i) => x.req("model-init", {run: "eq", dataset: "digits", settings, rank: i, parts: k})));
-    const cap = Math.max(...infos.map((r) => r.body.reduce_floats));
-    const sab = new SharedArrayBuffer(16*4 + 64*8 + (k+1)*cap*4);
-    const w32 = new Int32Array(sab, 0, 16);
-    w32[5] = k; w32[6] = cap; w32[7] = 0x67727231;
+    const sab = window.__grShared(k, Math.max(...infos.map((r) => r.body.reduce_floats)));
     const t0 = performance.now();
     const res = await Promise.all(ws.map((x) => x.req("train", {run: "eq", max_steps: 6, hash: true, return_weights: true, check_every: 1}, {shared: sab})));
     const ms = performance.now() - t0;
@@ -428,6 +444,7 @@ func equivalence(t *testing.T, h *trainHarness) {
 		MS      []float64 `json:"ms"`
 		Reduces int       `json:"reduces"`
 	}
+	eval[bool](h.browser, workerDriverJS)
 	if err := json.Unmarshal([]byte(eval[string](h.browser, equivalenceJS)), &r); err != nil {
 		t.Fatal(err)
 	}
