@@ -593,7 +593,7 @@ func (p *TrainPage) renderControls() app.UI {
 			p.start(ctx, nil, nil)
 		}),
 		app.Button().ID("gr-train-pause").Text("Pause").Disabled(p.phase != "training").OnClick(func(ctx app.Context, e app.Event) { p.command("pause") }),
-		app.Button().ID("gr-train-resume").Text("Resume").Disabled(p.phase != "paused").OnClick(func(ctx app.Context, e app.Event) { p.command("resume") }),
+		app.Button().ID("gr-train-continue").Text("Resume").Disabled(p.phase != "paused").OnClick(func(ctx app.Context, e app.Event) { p.command("resume") }),
 		app.Button().ID("gr-train-stop").Text("Stop").Disabled(!(p.phase == "training" || p.phase == "paused")).OnClick(func(ctx app.Context, e app.Event) { p.command("stop") }),
 		app.Span().ID("gr-train-phase").DataSet("phase", p.phase).Text(phaseText(p.phase)),
 	)

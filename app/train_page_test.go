@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"math"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func TestTrainPageDefaults(t *testing.T) {
 	html := render(t, &TrainPage{})
 	mustContain(t, html,
 		`id="gr-train-form"`, `id="gr-f-arch"`, `id="gr-f-epochs"`, `value="5"`, `id="gr-f-workers"`, `<option value="2" selected>2</option>`,
-		`id="gr-train-start"`, `id="gr-train-pause"`, `id="gr-train-stop"`, `id="gr-chart-loss"`, `id="gr-chart-accuracy"`,
+		`id="gr-train-start"`, `id="gr-train-pause"`, `id="gr-train-continue"`, `id="gr-train-stop"`, `id="gr-chart-loss"`, `id="gr-chart-accuracy"`,
 		"DistributedDataParallel does without SyncBatchNorm", "largest that does", `id="gr-import-file"`,
 	)
 }
@@ -69,7 +70,7 @@ func TestTrainPageFollowsTraining(t *testing.T) {
 	p.apply(ctx, TrainEvent{Kind: EventState, Run: "r1", State: "paused"})
 	html = render(t, p)
 	mustContain(t, html, `data-phase="paused"`, `id="gr-epochs"`, `data-epoch="1"`, "0.3000", "24.0", `class="gr-series gr-s-val"`)
-	if strings.Contains(html, `id="gr-train-resume" disabled="true"`) {
+	if strings.Contains(html, `id="gr-train-continue" disabled="true"`) {
 		t.Error("resume is disabled while paused")
 	}
 	p.apply(ctx, TrainEvent{Kind: EventFailed, Run: "r1", Err: "a batch of 512 needs about 9 GiB per worker: the largest batch that fits is 96", Largest: 96})
@@ -91,6 +92,16 @@ func TestTrainPageOffersResume(t *testing.T) {
 	p.checkpoints = []storage.Checkpoint{{ID: "r2/epoch-001", Run: "r2", Name: "r2-checkpoint_01.safetensors", Kind: storage.KindEpoch, Epoch: 1, Best: true, Bytes: 2 << 20}}
 	html := render(t, p)
 	mustContain(t, html, `id="gr-train-resume-run"`, "was interrupted", "after 1 of 4 epochs", `data-id="r2/epoch-001"`, `data-best="yes"`, "★ best", "2.1 MB")
+	// The offer and the controls are on the page together: the browser
+	// tests find them by id (the offer and the paused run's Resume
+	// button once shared one).
+	seen := map[string]bool{}
+	for _, m := range regexp.MustCompile(` id="([^"]+)"`).FindAllStringSubmatch(html, -1) {
+		if seen[m[1]] {
+			t.Errorf("two elements have the id %q", m[1])
+		}
+		seen[m[1]] = true
+	}
 }
 
 func TestChartSVG(t *testing.T) {
