@@ -122,6 +122,12 @@ func (p *Pool) spawn(i int) *worker {
 		return nil
 	})
 	onError := js.FuncOf(func(this js.Value, args []js.Value) any {
+		p.mu.Lock()
+		current := i < len(p.workers) && p.workers[i] == w
+		p.mu.Unlock()
+		if !current {
+			return nil // a worker replaced by Restart, dying
+		}
 		e := args[0]
 		text := "could not start (the script failed to load or threw)"
 		if m := e.Get("message"); m.Type() == js.TypeString && m.String() != "" {
@@ -197,6 +203,13 @@ func (p *Pool) receive(i int, data js.Value) {
 		p.mu.Unlock()
 		if ch != nil {
 			ch <- Reply{m, in} // buffered: never blocks
+			return
+		}
+		if m.Type == msg.Error {
+			// The late answer to a request whose caller gave up (a
+			// timeout, a cancelled run): the worker lives on, so it is
+			// not the pool's error.
+			js.Global().Get("console").Call("warn", fmt.Sprintf("goresnet: worker %d: an answer nobody waits for any more: %s", i, m.Message))
 			return
 		}
 	}
