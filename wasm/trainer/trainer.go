@@ -34,17 +34,20 @@ const minCapacity = 1 << 20
 type Trainer struct {
 	pool *workerpool.Pool
 
-	mu       sync.Mutex
-	run      string
-	k        int
-	shared   *allreduce.JS
-	busy     bool
-	crashed  string       // the first worker death seen during this run
-	dead     map[int]bool // workers that died during this run
-	cancel   context.CancelFunc
-	events   []webapp.TrainEvent
-	watchers map[int]func(webapp.TrainEvent)
-	nextKey  int
+	mu      sync.Mutex
+	run     string
+	k       int
+	shared  *allreduce.JS
+	busy    bool
+	crashed string       // the first worker death seen during this run
+	dead    map[int]bool // workers that died during this run
+	// Each worker's requests of this run are cancelled when it dies (it
+	// will never answer); the live ones answer once the abort word
+	// stops them, so the run ends only after they have.
+	workerCancel []context.CancelFunc
+	events       []webapp.TrainEvent
+	watchers     map[int]func(webapp.TrainEvent)
+	nextKey      int
 }
 
 // New makes a trainer on the pool.
@@ -141,7 +144,11 @@ func (t *Trainer) onMessage(i int, m msg.Message, in msg.JSBuffers) {
 		if t.dead != nil {
 			t.dead[i] = true
 		}
-		sh, cancel := t.shared, t.cancel
+		sh := t.shared
+		var cancel context.CancelFunc
+		if i < len(t.workerCancel) {
+			cancel = t.workerCancel[i]
+		}
 		t.mu.Unlock()
 		if sh != nil {
 			allreduce.Abort(sh, allreduce.AbortByPage)
@@ -162,7 +169,11 @@ func (t *Trainer) Start(ctx context.Context, s webapp.TrainStart) error {
 	}
 	t.busy, t.run, t.k, t.crashed, t.events, t.shared, t.dead = true, s.Run, k, "", nil, nil, map[int]bool{}
 	runCtx, cancel := context.WithCancel(context.Background())
-	t.cancel = cancel
+	workerCtx := make([]context.Context, k)
+	t.workerCancel = make([]context.CancelFunc, k)
+	for i := range k {
+		workerCtx[i], t.workerCancel[i] = context.WithCancel(runCtx)
+	}
 	t.mu.Unlock()
 	fail := func(err error) error {
 		e := webapp.TrainEvent{Kind: webapp.EventFailed, Err: err.Error()}
@@ -191,7 +202,7 @@ func (t *Trainer) Start(ctx context.Context, s webapp.TrainStart) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = t.initWorker(runCtx, i, k, s, &infos[i])
+			errs[i] = t.initWorker(workerCtx[i], i, k, s, &infos[i])
 		}()
 	}
 	wg.Wait()
@@ -229,7 +240,7 @@ func (t *Trainer) Start(ctx context.Context, s webapp.TrainStart) error {
 					errs[i] = err
 					return
 				}
-				r, err := t.pool.RequestJS(runCtx, i, m, map[string]js.Value{"shared": sh.Buffer()})
+				r, err := t.pool.RequestJS(workerCtx[i], i, m, map[string]js.Value{"shared": sh.Buffer()})
 				if err == nil {
 					err = r.DecodeBody(&results[i])
 				}
@@ -315,7 +326,7 @@ func (t *Trainer) finish(cancel context.CancelFunc) {
 	cancel()
 	t.mu.Lock()
 	dead := t.dead
-	t.busy, t.shared, t.cancel, t.dead = false, nil, nil, nil
+	t.busy, t.shared, t.dead, t.workerCancel = false, nil, nil, nil
 	t.mu.Unlock()
 	// Dead workers are replaced (the live ones' replicas are simply
 	// rebuilt by the next model-init).
