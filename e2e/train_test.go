@@ -152,9 +152,11 @@ func (h *trainHarness) epochRows() map[int]float64 {
 // loss falls, a reload mid-training resumes from the last checkpoint, the
 // UI thread has no long task while training, a checkpoint saved in the
 // browser loads in the CLI (and continues training there), and a CLI
-// checkpoint loads in the browser and trains on. It also checks, driving
-// workers directly, that 2 workers with batch norms frozen take the same
-// steps as 1 worker on whole batches.
+// checkpoint loads in the browser and trains on; a worker that dies
+// (worker/debug.go's debug-exit) stops the run with its message, keeps
+// the last checkpoint, is replaced, and the run resumes. It also checks,
+// driving workers directly, that 2 workers with batch norms frozen take
+// the same steps as 1 worker on whole batches.
 func TestBrowserTrain(t *testing.T) {
 	t0 := time.Now()
 	digits := datatest.Digits(t, 480, 100, 32)
@@ -364,6 +366,61 @@ func TestBrowserTrain(t *testing.T) {
 		t.Errorf("no epoch 2 after training from the CLI checkpoint: %v", rows)
 	}
 	b.screenshot("train-from-cli")
+
+	// A worker that dies (as running out of memory kills a wasm
+	// instance) stops training with its message; the last checkpoint
+	// stays, the worker is replaced, and the run resumes from it.
+	h.setField("epochs", "4")
+	h.setField("batch", "16")
+	h.setField("workers", "2")
+	h.setField("val", "test")
+	b.do(chromedp.Click("#gr-train-start", chromedp.NodeVisible))
+	b.waitFor("a new run's first checkpoint", `document.querySelector("#gr-train-phase").dataset.phase === "training" && document.querySelectorAll("#gr-epochs tbody tr").length >= 1`, 120*time.Second)
+	run := eval[string](b, `document.querySelector("#gr-checkpoints tr[data-kind=epoch] td:nth-child(2)").textContent`)
+	if res := eval[any](b, `goresnetDebug.post(1, {type: "debug-exit", id: 4242, body: {message: "simulated out of memory"}})`); res != nil {
+		t.Fatalf("posting to worker 1: %v", res)
+	}
+	b.waitFor("the failure", `document.querySelector("#gr-train-phase").dataset.phase === "failed"`, 60*time.Second)
+	msgText := eval[string](b, `document.querySelector("#gr-train-error").textContent`)
+	if !strings.Contains(msgText, "worker 1 stopped") || !strings.Contains(msgText, "simulated out of memory") {
+		t.Errorf("the failure says %q", msgText)
+	}
+	b.screenshot("train-worker-died")
+	t.Logf("status bar after the death: %s", eval[string](b, `document.querySelector("#gr-status-workers").textContent`))
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](workersReady, chromedp.WithPollingTimeout(90*time.Second))); err != nil {
+		t.Fatalf("the dead worker was not replaced: the status bar says %q", eval[string](b, `document.querySelector("#gr-status-workers").textContent`))
+	}
+	b.waitFor("the failed run's resume offer", `document.querySelector("#gr-train-resume")?.textContent.includes("failed")`, 30*time.Second)
+	if got := eval[string](b, `document.querySelector("#gr-train-resume").dataset.run`); got != run {
+		t.Errorf("the resume offer is for run %s, the failed run is %s", got, run)
+	}
+	kept := eval[int](b, fmt.Sprintf(`[...document.querySelectorAll("#gr-checkpoints tr[data-kind=epoch]")].filter((r) => r.dataset.id.startsWith(%q)).length`, run+"/"))
+	if kept < 1 {
+		t.Errorf("the failed run kept no checkpoint")
+	}
+	// The failure is stored with the run (after the live worker 0 has
+	// recorded its own end): a reload still says why it stopped.
+	b.do(chromedp.Reload())
+	b.waitFor("the train page after the failure", pageReady("/train"), 60*time.Second)
+	b.waitFor("the failed run's resume offer after a reload", `document.querySelector("#gr-train-resume")?.textContent.includes("failed")`, 30*time.Second)
+	b.waitFor("the workers after the reload", workersReady, 90*time.Second)
+	if stored := eval[string](b, `document.querySelector("#gr-train-error")?.textContent || ""`); !strings.Contains(stored, "worker 1 stopped") || !strings.Contains(stored, "simulated out of memory") {
+		t.Errorf("after a reload the failed run says %q", stored)
+	}
+	saved = h.epochRows()
+	b.do(chromedp.Click("#gr-train-resume-run", chromedp.NodeVisible))
+	b.waitFor("the resumed run training", `document.querySelector("#gr-progress")?.dataset.epoch > 0`, 90*time.Second)
+	if e := eval[int](b, `+document.querySelector("#gr-progress").dataset.epoch`); e != len(saved)+1 {
+		t.Errorf("resumed in epoch %d, the failed run's history had %d epochs", e, len(saved))
+	}
+	b.waitFor("the resumed run's end", `document.querySelector("#gr-train-phase").dataset.phase === "done" && document.querySelectorAll("#gr-epochs tbody tr").length === 4`, 120*time.Second)
+	rows = h.epochRows()
+	for e, l := range saved {
+		if rows[e] != l {
+			t.Errorf("epoch %d's loss changed from %v to %v after resuming the failed run", e, l, rows[e])
+		}
+	}
+	t.Logf("a worker died with %q; %d checkpoint(s) kept; the run resumed in epoch %d and finished", msgText, kept, len(saved)+1)
 	t.Logf("TestBrowserTrain took %v", time.Since(t0).Round(time.Millisecond))
 }
 
