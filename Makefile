@@ -108,9 +108,9 @@ bench:
 COUNT ?= 5
 bench-kernels:
 	go test -run '^$$' -bench 'Sgemm$$|SgemmThreads' -count $(COUNT) ./model/kernels | go run ./internal/benchtable -title "SGEMM, native"
-	go test -run '^$$' -bench 'ResNet50Threads' -benchtime 2x -count $(COUNT) ./model/resnet | go run ./internal/benchtable -title "ResNet-50 at 224, native"
+	go test -run '^$$' -bench 'ResNet50Threads/t[12]/(forward|train)/224/b(1|4)$$' -benchtime 2x -count $(COUNT) ./model/resnet | go run ./internal/benchtable -title "ResNet-50 at 224, native"
 	GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) -run '^$$' -bench 'Sgemm$$' -count $(COUNT) ./model/kernels | go run ./internal/benchtable -title "SGEMM, js/wasm in node"
-	GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) -run '^$$' -bench 'ResNet50Threads/t1/forward|ResNet50/train/224/b1' -benchtime 1x -count $(COUNT) ./model/resnet | go run ./internal/benchtable -title "ResNet-50 at 224, js/wasm in node (1 thread)"
+	GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) -run '^$$' -bench 'ResNet50Threads/t1/(forward|train)/224/b1$$' -benchtime 1x -count $(COUNT) ./model/resnet | go run ./internal/benchtable -title "ResNet-50 at 224, js/wasm in node (1 thread)"
 
 # The same in node (js/wasm), e.g. make bench-wasm BENCH=Sgemm BENCHTIME=1s
 bench-wasm:
