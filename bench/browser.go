@@ -124,6 +124,9 @@ func (b benchFiles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Cross-Origin-Resource-Policy", "same-origin")
 	hd.Set("Cache-Control", "no-store")
 	p := r.URL.Path
+	if os.Getenv("BENCH_DEBUG") != "" {
+		fmt.Fprintf(os.Stderr, "bench: GET %s\n", p)
+	}
 	var file string
 	switch {
 	case p == "/bench/model.onnx" && b.onnx != "":

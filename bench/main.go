@@ -176,6 +176,17 @@ browser, our 2 workers each run batch 1 at once (2 images per round, no
 gradient exchange) and are compared per image with a peer's 2 threads.
 `
 
+var tfjsThreads = []int{1, 2}
+
+// commas writes 25610152 as 25,610,152.
+func commas(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "bench:", err)
 	os.Exit(1)
@@ -327,7 +338,7 @@ func (h *harness) runBrowser(ctx context.Context) []*row {
 	// TensorFlow.js, wasm backend.
 	if !h.skip["tfjs"] {
 		version := "TensorFlow.js 4.22 (wasm backend)"
-		for _, t := range []int{1, 2} {
+		for _, t := range tfjsThreads {
 			r := &row{system: version, place: "browser", threads: t, op: ops[0].label(), key: ops[0].key()}
 			fwd = append(fwd, r)
 			if jsErr != nil {
@@ -342,7 +353,11 @@ func (h *harness) runBrowser(ctx context.Context) []*row {
 			version = fmt.Sprintf("TensorFlow.js %s (wasm backend)", res.Version)
 			r.system = version
 			r.ms = res.ForwardMS
-			r.note = fmt.Sprintf("tf.layers ResNet-50, %d parameters; SIMD %v, threads %d (multithread %v, isolated %v)", res.Params, res.SIMD, res.Threads, res.Multithread, res.Isolated)
+			r.note = fmt.Sprintf("tf.layers ResNet-50 (%s parameters as Keras counts them, running statistics included); SIMD %v, multithread %v, tf.wasm.getThreadsCount() = %d",
+				commas(res.Params), res.SIMD, res.Multithread, res.Threads)
+			if res.Threads != t {
+				r.thrText = fmt.Sprintf("%d asked, %d used", t, res.Threads)
+			}
 			if t == 1 {
 				tr := &row{system: version, place: "browser", threads: t, op: ops[1].label(), key: ops[1].key()}
 				if res.TrainError != "" {

@@ -36,7 +36,9 @@ function resnet50() {
 // version, forwardMs: [...], trainError | trainMs}.
 async function benchTfjs(threads, warmup, reps, tryTrain) {
   tf.wasm.setWasmPaths("/bench/js/@tensorflow/tfjs-backend-wasm/dist/");
-  tf.wasm.setThreadsCount(threads);
+  if (threads > 0) {
+    tf.wasm.setThreadsCount(threads);
+  }
   if (!(await tf.setBackend("wasm"))) {
     throw new Error("the wasm backend did not initialise");
   }
