@@ -18,7 +18,7 @@ WASM_VET_PKGS = $(WASM_PKGS) ./app/... ./wasm/... ./assets/...
 BENCH ?= .
 BENCHTIME ?= 1x
 
-.PHONY: all build web icons run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64 bench bench-wasm bench-kernels fixtures clean clean-data
+.PHONY: all build web icons run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64 bench bench-go bench-wasm bench-kernels fixtures clean clean-data
 
 all: build
 
@@ -93,12 +93,27 @@ test-arm64:
 		echo "test-arm64: skipped, qemu-aarch64 is not installed (apt-get install qemu-user)"; \
 	fi
 
-# Benchmarks are not part of `make test`. BENCH selects, e.g.
-# make bench BENCH='ResNet50/forward', or the data pipeline's:
-# make bench BENCH='Import|LoadAugment' (one op imports 64 JPEGs or loads
+# Benchmarks are not part of `make test`.
+#
+# make bench: our ResNet-50 against PyTorch, TensorFlow.js and
+# onnxruntime-web on this machine, in one run (bench/, README.md's
+# table): native (Go benchmarks, PyTorch), then headless Chromium (our
+# worker, the app's cold load, the JavaScript peers). It installs what it
+# needs when it can (apt-get python3-torch python3-torchvision chromium as
+# root, npm ci in bench/js) and lists a peer it cannot run with the reason.
+# QUICK=1: batch 1 only, 3 runs per figure (under 3 minutes; the full run
+# takes under 15 on 2 cores). BENCH_FLAGS passes flags (go run ./bench -h).
+QUICK ?=
+BENCH_FLAGS ?=
+bench: build web
+	go run ./bench $(if $(filter-out 0,$(QUICK)),-quick) $(BENCH_FLAGS)
+
+# bench-go runs the Go benchmarks alone. BENCH selects, e.g.
+# make bench-go BENCH='ResNet50/forward', or the data pipeline's:
+# make bench-go BENCH='Import|LoadAugment' (one op imports 64 JPEGs or loads
 # 256 images, so BENCHTIME=1x is already a measurement; add -count with
 # go test for medians, as README.md's figures do).
-bench:
+bench-go:
 	go test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) ./model/...
 
 # The kernel figures of issue 3 as tables with the CPU model: GEMM shapes

@@ -340,11 +340,13 @@ func (b *browserRun) appLoad(runs int) (shown, ready []float64, err error) {
 }
 
 type oursResult struct {
-	Kernel  string      `json:"kernel"`
-	RoundMS []float64   `json:"roundMs"`
-	GoMS    [][]float64 `json:"goMs"`
-	SetupMS float64     `json:"setupMs"`
-	ActMiB  float64     `json:"actMiB"`
+	Kernel  string  `json:"kernel"`
+	SetupMS float64 `json:"setupMs"`
+	ActMiB  float64 `json:"actMiB"`
+	Modes   map[string]struct {
+		RoundMS []float64   `json:"roundMs"`
+		GoMS    [][]float64 `json:"goMs"`
+	} `json:"modes"`
 }
 
 type tfjsResult struct {

@@ -56,13 +56,15 @@ type harness struct {
 	skip   map[string]bool
 	log    io.Writer
 
+	ompWait    string
+	start      time.Time
 	aptUpdated bool
 	installed  []string
 	versions   []string
 }
 
 func (h *harness) logf(format string, args ...any) {
-	fmt.Fprintf(h.log, "bench: "+format+"\n", args...)
+	fmt.Fprintf(h.log, "bench %s: "+format+"\n", append([]any{time.Since(h.start).Round(time.Second)}, args...)...)
 }
 
 // cannotApt says why we may not install Debian packages ("" if we may).
@@ -105,6 +107,7 @@ func main() {
 	out := flag.String("out", "bench/results.md", "write the results here")
 	web := flag.String("web", "web", "the built app (make web)")
 	cli := flag.String("cli", "bin/goresnet", "the goresnet binary (make build); built into a temporary folder when missing")
+	ompWait := flag.String("omp-wait", "PASSIVE", "OMP_WAIT_POLICY for PyTorch (\"\": libgomp's default, an active wait, which on a busy 2-core machine makes 2 threads several times slower than 1)")
 	skip := flag.String("skip", "", "parts to leave out, comma-separated: native, sgemm, torch, ours, load, tfjs, ort")
 	flag.Parse()
 
@@ -115,7 +118,7 @@ func main() {
 	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
 		fatal(errors.New("run it from the repository's root (make bench)"))
 	}
-	h := &harness{root: root, web: *web, cli: *cli, quick: *quick, reps: *reps, warmup: *warmup, skip: map[string]bool{}, log: os.Stderr}
+	h := &harness{root: root, web: *web, cli: *cli, quick: *quick, reps: *reps, warmup: *warmup, skip: map[string]bool{}, log: os.Stderr, start: time.Now(), ompWait: *ompWait}
 	if h.reps <= 0 {
 		h.reps = 5
 		if h.quick {
@@ -136,6 +139,7 @@ func main() {
 	defer stop()
 
 	t0 := time.Now()
+	h.start = t0
 	load0 := loadAvg()
 	header := fmt.Sprintf("CPU: %s, %d cores; %s/%s; %s, GOEXPERIMENT=%s", cpuinfo.Model(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), os.Getenv("GOEXPERIMENT"))
 	fmt.Fprintln(os.Stderr, header)
@@ -171,12 +175,15 @@ const legend = `
 Times are per image (a step's time divided by its batch) except for the
 app's load and SGEMM calls. A training step is forward, loss and backward,
 without an optimizer step, everywhere. Ratio: the row's median over ours
-for the same op, place and threads (above 1: slower than ours); in the
+for the same op, place and threads (above 1: slower than ours), and in
+parentheses the same of the mins (steadier on a shared machine); in the
 browser, our 2 workers each run batch 1 at once (2 images per round, no
 gradient exchange) and are compared per image with a peer's 2 threads.
+PyTorch runs with OMP_WAIT_POLICY=PASSIVE (go run ./bench -omp-wait ""
+for libgomp's default): with the default active wait, its 2 threads ran
+3-10x slower than 1 thread whenever another process held a core of this
+shared 2-core machine; passive, they ran as fast as on a quiet machine.
 `
-
-var tfjsThreads = []int{1, 2}
 
 // commas writes 25610152 as 25,610,152.
 func commas(n int) string {
@@ -209,42 +216,42 @@ func (h *harness) run(ctx context.Context) []*row {
 	var rows []*row
 	add := func(r ...*row) { rows = append(rows, r...) }
 
-	// Native: ours, then PyTorch, op by op.
-	var ours map[string]*row
-	var sgemm []*row
-	if !h.skip["native"] {
-		ours, sgemm = h.runNative()
-		if h.skip["sgemm"] {
-			sgemm = nil
-		}
-	}
-	var torch map[string]*row
-	var torchErr error
+	// Native: op by op, ours then PyTorch's, so that the two figures of
+	// a ratio are measured minutes apart at most (the load of a shared
+	// machine drifts).
+	var torch *torchServer
 	if !h.skip["torch"] {
-		var version string
-		torch, version, torchErr = h.runTorch()
-		if version != "" {
-			h.versions = append(h.versions, version)
+		var err error
+		if torch, err = h.startTorch(); err != nil {
+			add(&row{system: "PyTorch", place: "native", where: "native", op: "all", skip: err.Error()})
+		} else {
+			h.versions = append(h.versions, torch.version+" with "+torch.env)
 		}
-	}
-	if torchErr != nil {
-		add(&row{system: "PyTorch", place: "native", where: "native", op: "all", skip: torchErr.Error()})
 	}
 	for _, o := range h.nativeOps() {
 		for _, t := range []int{1, 2} {
-			if r := ours[fmt.Sprintf("t%d/%s", t, o.key())]; r != nil {
-				add(r)
+			if !h.skip["native"] {
+				add(h.ourFigure(t, o))
+			}
+			if torch == nil {
+				continue
 			}
 			modes := []string{"train"}
 			if o.mode == "forward" {
 				modes = []string{"eval", "mkldnn"}
 			}
 			for _, m := range modes {
-				if r := torch[fmt.Sprintf("t%d/%s %s", t, m, o.key())]; r != nil {
-					add(r)
-				}
+				add(torch.figure(m, t, o))
 			}
 		}
+	}
+	if torch != nil {
+		torch.close()
+		torch = nil
+	}
+	var sgemm []*row
+	if !h.skip["native"] && !h.skip["sgemm"] {
+		sgemm = h.runSgemm()
 	}
 
 	// The browser.
@@ -280,48 +287,63 @@ func (h *harness) runBrowser(ctx context.Context) []*row {
 	}
 	var fwd, train, load, peersTrain []*row
 	ops := []netOp{{"forward", 1}, {"train", 1}}
+	tfjsVersion, ortVersion := "TensorFlow.js 4.22 (wasm backend)", "onnxruntime-web (wasm)"
+	ortTraining := ""
 
-	// Ours: the app's worker, 1 and 2 at once.
-	if !h.skip["ours"] {
-		for _, o := range ops {
-			var one *oursResult
-			for _, k := range []int{1, 2} {
-				r := &row{place: "browser", threads: k, thrText: fmt.Sprintf("%d worker", k), op: o.label(), key: o.key(), ours: true}
-				if k > 1 {
-					r.thrText += "s"
-					r.op += " on each"
-				}
-				var res oursResult
-				err := b.run("/bench/page/ours.html", fmt.Sprintf("benchWorkers(%d, %q, %d, %d)", k, o.mode, h.warmup, h.reps), 10*time.Minute, &res)
-				r.system = "goresnet worker (js/wasm)"
-				if err != nil {
-					r.skip = err.Error()
-				} else {
-					r.system = fmt.Sprintf("goresnet worker (js/wasm, %s)", res.Kernel)
-					var goMS []float64
-					for _, g := range res.GoMS {
-						goMS = append(goMS, g...)
-					}
-					for _, ms := range res.RoundMS {
-						r.ms = append(r.ms, ms/float64(k))
-					}
-					r.note = fmt.Sprintf("a step takes %s ms in Go (median); built in %.1f s", fmtMS(median(goMS)), res.SetupMS/1e3)
-					if k == 1 {
-						one = &res
-					} else {
-						r.note = fmt.Sprintf("%s ms per round of %d images; ", fmtMS(median(res.RoundMS)), k) + r.note
-						if one != nil {
-							r.note += fmt.Sprintf("; data-parallel efficiency %.0f%%", 100*median(one.RoundMS)/median(res.RoundMS))
-						}
-					}
-				}
-				if o.mode == "forward" {
-					fwd = append(fwd, r)
-				} else {
-					train = append(train, r)
-				}
+	// Thread count by thread count: ours (forward and training step on
+	// the same workers), then the peers.
+	var ours1 *oursResult
+	for _, t := range []int{1, 2} {
+		if !h.skip["ours"] {
+			rs := h.oursFigures(b, ops, t, &ours1)
+			fwd = append(fwd, rs[0])
+			train = append(train, rs[1])
+		}
+		if !h.skip["tfjs"] {
+			r, tr := h.tfjsFigure(b, t, jsErr, &tfjsVersion)
+			fwd = append(fwd, r)
+			if tr != nil {
+				peersTrain = append(peersTrain, tr)
 			}
 		}
+		if !h.skip["ort"] {
+			r := &row{system: ortVersion, place: "browser", threads: t, op: ops[0].label(), key: ops[0].key()}
+			fwd = append(fwd, r)
+			switch {
+			case jsErr != nil:
+				r.skip = jsErr.Error()
+			case onnxErr != nil:
+				r.skip = onnxErr.Error()
+			default:
+				var res ortResult
+				if err := b.run("/bench/page/ort.html", fmt.Sprintf("benchOrt(%d, %d, %d)", t, h.warmup, h.reps), 10*time.Minute, &res); err != nil {
+					r.skip = err.Error()
+					break
+				}
+				ortVersion = fmt.Sprintf("onnxruntime-web %s (wasm)", res.Version)
+				r.system = ortVersion
+				r.ms = res.ForwardMS
+				r.note = fmt.Sprintf("our export's ONNX (batch norms folded); threads %d, isolated %v", res.Threads, res.Isolated)
+				ortTraining = res.Training
+			}
+		}
+	}
+
+	// The peers' training attempts.
+	if ortTraining != "" {
+		tr := &row{system: ortVersion, place: "browser", threads: 1, op: ops[1].label(), key: ops[1].key()}
+		if ortTraining == "undefined" {
+			tr.skip = "no training API in this build (`ort.TrainingSession` is undefined)"
+		} else {
+			tr.skip = "not attempted (ort.TrainingSession is " + ortTraining + ", but needs training artifacts)"
+		}
+		peersTrain = append(peersTrain, tr)
+	}
+	if !h.skip["tfjs"] {
+		h.versions = append(h.versions, tfjsVersion+" in "+b.where())
+	}
+	if !h.skip["ort"] {
+		h.versions = append(h.versions, ortVersion+" in "+b.where())
 	}
 
 	// The app's cold load.
@@ -335,96 +357,98 @@ func (h *harness) runBrowser(ctx context.Context) []*row {
 		load = append(load, r1, r2)
 	}
 
-	// TensorFlow.js, wasm backend.
-	if !h.skip["tfjs"] {
-		version := "TensorFlow.js 4.22 (wasm backend)"
-		for _, t := range tfjsThreads {
-			r := &row{system: version, place: "browser", threads: t, op: ops[0].label(), key: ops[0].key()}
-			fwd = append(fwd, r)
-			if jsErr != nil {
-				r.skip = jsErr.Error()
-				continue
-			}
-			var res tfjsResult
-			if err := b.run("/bench/page/tfjs.html", fmt.Sprintf("benchTfjs(%d, %d, %d, %v)", t, h.warmup, h.reps, t == 1), 10*time.Minute, &res); err != nil {
-				r.skip = err.Error()
-				continue
-			}
-			version = fmt.Sprintf("TensorFlow.js %s (wasm backend)", res.Version)
-			r.system = version
-			r.ms = res.ForwardMS
-			r.note = fmt.Sprintf("tf.layers ResNet-50 (%s parameters as Keras counts them, running statistics included); SIMD %v, multithread %v, tf.wasm.getThreadsCount() = %d",
-				commas(res.Params), res.SIMD, res.Multithread, res.Threads)
-			if res.Threads != t {
-				r.thrText = fmt.Sprintf("%d asked, %d used", t, res.Threads)
-			}
-			if t == 1 {
-				tr := &row{system: version, place: "browser", threads: t, op: ops[1].label(), key: ops[1].key()}
-				if res.TrainError != "" {
-					tr.skip = "the training step fails: `" + res.TrainError + "`"
-					tr.note = "(tf.variableGrads of softmax cross-entropy, what model.fit computes)"
-				} else {
-					tr.ms = res.TrainMS
-					tr.note = "tf.variableGrads of softmax cross-entropy"
-				}
-				peersTrain = append(peersTrain, tr)
-			}
-		}
-		h.versions = append(h.versions, version+" in "+b.where())
-	}
-
-	// onnxruntime-web on our exported ONNX file.
-	if !h.skip["ort"] {
-		version := "onnxruntime-web (wasm)"
-		training := ""
-		for _, t := range []int{1, 2} {
-			r := &row{system: version, place: "browser", threads: t, op: ops[0].label(), key: ops[0].key()}
-			fwd = append(fwd, r)
-			switch {
-			case jsErr != nil:
-				r.skip = jsErr.Error()
-				continue
-			case onnxErr != nil:
-				r.skip = onnxErr.Error()
-				continue
-			}
-			var res ortResult
-			if err := b.run("/bench/page/ort.html", fmt.Sprintf("benchOrt(%d, %d, %d)", t, h.warmup, h.reps), 10*time.Minute, &res); err != nil {
-				r.skip = err.Error()
-				continue
-			}
-			version = fmt.Sprintf("onnxruntime-web %s (wasm)", res.Version)
-			r.system = version
-			r.ms = res.ForwardMS
-			r.note = fmt.Sprintf("our export's ONNX (batch norms folded); threads %d, isolated %v", res.Threads, res.Isolated)
-			training = res.Training
-		}
-		if training != "" {
-			tr := &row{system: version, place: "browser", threads: 1, op: ops[1].label(), key: ops[1].key()}
-			if training == "undefined" {
-				tr.skip = "no training API in this build (`ort.TrainingSession` is undefined)"
-			} else {
-				tr.skip = "not attempted (ort.TrainingSession is " + training + ", but needs training artifacts)"
-			}
-			peersTrain = append(peersTrain, tr)
-		}
-		h.versions = append(h.versions, version+" in "+b.where())
-	}
-
 	// Order: forward by threads (ours first), training, loads.
-	var out []*row
-	for _, t := range []int{1, 2} {
-		for _, r := range fwd {
-			if r.threads == t {
-				out = append(out, r)
-			}
-		}
-	}
-	out = append(out, train...)
+	out := append(fwd, train...)
 	out = append(out, peersTrain...)
 	out = append(out, load...)
 	for _, r := range out {
 		r.where = b.where()
 	}
 	return out
+}
+
+// oursFigures runs our worker's bench-step with k workers at once, for
+// each op in turn on the same workers; ours1 keeps the 1-worker results
+// for the data-parallel efficiency.
+func (h *harness) oursFigures(b *browserRun, ops []netOp, k int, ours1 **oursResult) []*row {
+	var rows []*row
+	var modes []string
+	for _, o := range ops {
+		r := &row{system: "goresnet worker (js/wasm)", place: "browser", threads: k, thrText: fmt.Sprintf("%d worker", k), op: o.label(), key: o.key(), ours: true}
+		if k > 1 {
+			r.thrText += "s"
+			r.op += " on each"
+		}
+		rows = append(rows, r)
+		modes = append(modes, fmt.Sprintf("%q", o.mode))
+	}
+	var res oursResult
+	err := b.run("/bench/page/ours.html", fmt.Sprintf("benchWorkers(%d, [%s], %d, %d)", k, strings.Join(modes, ", "), h.warmup, h.reps), 15*time.Minute, &res)
+	if k == 1 && err == nil {
+		*ours1 = &res
+	}
+	for i, o := range ops {
+		r := rows[i]
+		m, ok := res.Modes[o.mode]
+		if err != nil || !ok {
+			r.skip = fmt.Sprint(err)
+			continue
+		}
+		r.system = fmt.Sprintf("goresnet worker (js/wasm, %s)", res.Kernel)
+		var goMS []float64
+		for _, g := range m.GoMS {
+			goMS = append(goMS, g...)
+		}
+		for _, ms := range m.RoundMS {
+			r.ms = append(r.ms, ms/float64(k))
+		}
+		r.note = fmt.Sprintf("a step takes %s ms in Go (median)", fmtMS(median(goMS)))
+		if i == 0 {
+			r.note += fmt.Sprintf("; network built in %.1f s", res.SetupMS/1e3)
+		}
+		if k == 1 {
+			continue
+		}
+		r.note = fmt.Sprintf("%s ms per round of %d images; ", fmtMS(median(m.RoundMS)), k) + r.note
+		if one := *ours1; one != nil {
+			r.note += fmt.Sprintf("; data-parallel efficiency %.0f%% (1 worker's round over %d workers' round)", 100*median(one.Modes[o.mode].RoundMS)/median(m.RoundMS), k)
+		}
+	}
+	return rows
+}
+
+// tfjsFigure runs TensorFlow.js's forward at t threads, and with t = 1
+// its training attempt (second result).
+func (h *harness) tfjsFigure(b *browserRun, t int, jsErr error, version *string) (*row, *row) {
+	ops := []netOp{{"forward", 1}, {"train", 1}}
+	r := &row{system: *version, place: "browser", threads: t, op: ops[0].label(), key: ops[0].key()}
+	if jsErr != nil {
+		r.skip = jsErr.Error()
+		return r, nil
+	}
+	var res tfjsResult
+	if err := b.run("/bench/page/tfjs.html", fmt.Sprintf("benchTfjs(%d, %d, %d, %v)", t, h.warmup, h.reps, t == 1), 10*time.Minute, &res); err != nil {
+		r.skip = err.Error()
+		return r, nil
+	}
+	*version = fmt.Sprintf("TensorFlow.js %s (wasm backend)", res.Version)
+	r.system = *version
+	r.ms = res.ForwardMS
+	r.note = fmt.Sprintf("tf.layers ResNet-50 (%s parameters as Keras counts them, running statistics included); SIMD %v, multithread %v, tf.wasm.getThreadsCount() = %d",
+		commas(res.Params), res.SIMD, res.Multithread, res.Threads)
+	if res.Threads != t {
+		r.thrText = fmt.Sprintf("%d asked, %d used", t, res.Threads)
+	}
+	if t != 1 {
+		return r, nil
+	}
+	tr := &row{system: *version, place: "browser", threads: t, op: ops[1].label(), key: ops[1].key()}
+	if res.TrainError != "" {
+		tr.skip = "the training step fails: `" + res.TrainError + "`"
+		tr.note = "(tf.variableGrads of softmax cross-entropy, what model.fit computes)"
+	} else {
+		tr.ms = res.TrainMS
+		tr.note = "tf.variableGrads of softmax cross-entropy"
+	}
+	return r, tr
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -43,21 +44,41 @@ func parseBench(out []byte) []benchLine {
 	return lines
 }
 
-// goBench runs `go test -bench` in the repository and returns its lines
+// testBinary compiles a package's tests once (go test -c) into the
+// temporary folder.
+func (h *harness) testBinary(pkg string) (string, error) {
+	bin := filepath.Join(h.tmp, strings.ReplaceAll(strings.TrimPrefix(pkg, "./"), "/", "_")+".test")
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	h.logf("go test -c -o %s %s", bin, pkg)
+	cmd := exec.Command("go", "test", "-c", "-o", bin, pkg)
+	cmd.Dir, cmd.Env, cmd.Stderr = h.root, goEnv(), os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go test -c %s: %v", pkg, err)
+	}
+	return bin, nil
+}
+
+// goBench runs a package's benchmarks matching pattern (from its
+// compiled test binary, in the package's folder) and returns its lines
 // (the output also goes to the log).
 func (h *harness) goBench(pkg, pattern, benchtime string, count int) ([]benchLine, error) {
-	args := []string{"test", "-run", "^$", "-bench", pattern, "-benchtime", benchtime, "-count", strconv.Itoa(count), pkg}
-	h.logf("go %s", strings.Join(args, " "))
-	cmd := exec.Command("go", args...)
-	cmd.Dir = h.root
-	cmd.Env = goEnv()
+	bin, err := h.testBinary(pkg)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"-test.run", "^$", "-test.bench", pattern, "-test.benchtime", benchtime, "-test.count", strconv.Itoa(count)}
+	h.logf("%s %s", filepath.Base(bin), strings.Join(args, " "))
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = filepath.Join(h.root, filepath.FromSlash(pkg))
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = os.Stderr
-	err := cmd.Run()
+	err = cmd.Run()
 	h.log.Write(out.Bytes())
 	if err != nil {
-		return nil, fmt.Errorf("go test -bench %s %s: %v", pattern, pkg, err)
+		return nil, fmt.Errorf("%s -test.bench %s: %v", filepath.Base(bin), pattern, err)
 	}
 	return parseBench(out.Bytes()), nil
 }
@@ -97,54 +118,42 @@ func (o netOp) label() string {
 	return fmt.Sprintf("forward 224 b%d", o.batch)
 }
 
-// runNative runs our ResNet-50 benchmarks (BenchmarkResNet50Threads:
-// each run a fresh workspace, one warm-up step, one timed step) and the
-// SGEMM shapes (BenchmarkSgemmThreads).
-func (h *harness) runNative() (net map[string]*row, sgemm []*row) {
-	net = map[string]*row{}
-	ops := h.nativeOps()
-	batches := map[int]bool{}
-	for _, o := range ops {
-		batches[o.batch] = true
-	}
-	var bs []string
-	for _, b := range []int{1, 8} {
-		if batches[b] {
-			bs = append(bs, strconv.Itoa(b))
-		}
-	}
-	system := "goresnet (" + runtime.Version() + ")"
-	pattern := fmt.Sprintf("ResNet50Threads/t[12]/(forward|train)/224/b(%s)$", strings.Join(bs, "|"))
+// ourFigure runs BenchmarkResNet50Threads for one op at t threads:
+// each of the -reps runs plans a fresh workspace, takes one warm-up step
+// and times one.
+func (h *harness) ourFigure(t int, o netOp) *row {
+	r := &row{system: "goresnet (" + runtime.Version() + ")", place: "native", where: "native", threads: t, op: o.label(), key: o.key(), ours: true}
+	pattern := fmt.Sprintf("ResNet50Threads/t%d/%s/224/b%d$", t, o.mode, o.batch)
 	lines, err := h.goBench("./model/resnet", pattern, "1x", h.reps)
-	for _, t := range []int{1, 2} {
-		for _, o := range ops {
-			r := &row{system: system, place: "native", where: "native", threads: t, op: o.label(), key: o.key(), ours: true}
-			net[fmt.Sprintf("t%d/%s", t, o.key())] = r
-			if err != nil {
-				r.skip = err.Error()
-				continue
-			}
-			var act, allocs float64
-			var gf []float64
-			for _, l := range lines {
-				if l.name == fmt.Sprintf("ResNet50Threads/t%d/%s/224/b%d", t, o.mode, o.batch) {
-					r.ms = append(r.ms, l.metrics["ms/img"])
-					gf = append(gf, l.metrics["GFLOP/s"])
-					act, allocs = l.metrics["act-MiB/img"], max(allocs, l.metrics["allocs/op"])
-				}
-			}
-			if len(r.ms) == 0 {
-				r.skip = "no benchmark output"
-				continue
-			}
-			r.note = fmt.Sprintf("%.0f GFLOP/s; activations %.1f MiB/img; %.0f allocs/step (most seen)", median(gf), act, allocs)
+	if err != nil {
+		r.skip = err.Error()
+		return r
+	}
+	var act, allocs float64
+	var gf []float64
+	for _, l := range lines {
+		if l.name == fmt.Sprintf("ResNet50Threads/t%d/%s/224/b%d", t, o.mode, o.batch) {
+			r.ms = append(r.ms, l.metrics["ms/img"])
+			gf = append(gf, l.metrics["GFLOP/s"])
+			act, allocs = l.metrics["act-MiB/img"], max(allocs, l.metrics["allocs/op"])
 		}
 	}
-
-	lines, err = h.goBench("./model/kernels", "SgemmThreads", h.sgemmTime(), h.reps)
-	if err != nil {
-		return net, []*row{{system: "goresnet SGEMM", place: "native", where: "native", op: "SGEMM shapes", skip: err.Error()}}
+	if len(r.ms) == 0 {
+		r.skip = "no benchmark output"
+		return r
 	}
+	r.note = fmt.Sprintf("%.0f GFLOP/s; activations %.1f MiB/img; %.0f allocs/step (most seen)", median(gf), act, allocs)
+	return r
+}
+
+// runSgemm runs BenchmarkSgemmThreads (the GEMM shapes of ResNet-50 at 1
+// and 2 threads; each run one warm-up call, then the mean of a few).
+func (h *harness) runSgemm() []*row {
+	lines, err := h.goBench("./model/kernels", "SgemmThreads", h.sgemmTime(), h.reps)
+	if err != nil {
+		return []*row{{system: "goresnet SGEMM", place: "native", where: "native", op: "SGEMM shapes", skip: err.Error()}}
+	}
+	var sgemm []*row
 	byName := map[string]*row{}
 	var gflops = map[string][]float64{}
 	for _, l := range lines {
@@ -165,7 +174,7 @@ func (h *harness) runNative() (net map[string]*row, sgemm []*row) {
 	for name, r := range byName {
 		r.note = fmt.Sprintf("%.0f GFLOP/s (median), %.0f (best); one call", median(gflops[name]), maxOf(gflops[name]))
 	}
-	return net, sgemm
+	return sgemm
 }
 
 func (h *harness) sgemmTime() string {

@@ -87,7 +87,8 @@ func ratio(rows []*row, r *row) string {
 		return ""
 	}
 	q := median(r.ms) / median(o.ms)
-	return strconv.FormatFloat(q, 'f', 2, 64) + "x"
+	qmin := minOf(r.ms) / minOf(o.ms)
+	return strconv.FormatFloat(q, 'f', 2, 64) + "x (min " + strconv.FormatFloat(qmin, 'f', 2, 64) + "x)"
 }
 
 // writeTable writes the rows as a markdown table.

@@ -2,14 +2,15 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // python is Debian's interpreter, which python3-torch and
@@ -51,66 +52,117 @@ type torchLine struct {
 	Actual  int            `json:"actual_threads"`
 }
 
-// runTorch runs bench/torch_bench.py and returns its rows by
-// "tT/mode key" (mode: eval, mkldnn, train).
-func (h *harness) runTorch() (map[string]*row, string, error) {
+// torchServer is bench/torch_bench.py --serve: one Python process that
+// holds the networks and measures the figures asked for, one at a time,
+// so that each is measured right after ours.
+type torchServer struct {
+	cmd     *exec.Cmd
+	in      io.WriteCloser
+	out     *bufio.Scanner
+	version string
+	env     string // the OpenMP setting, for the header
+}
+
+func (h *harness) startTorch() (*torchServer, error) {
 	if err := h.ensureTorch(); err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	batches := "1,8"
-	if h.quick {
-		batches = "1"
-	}
-	args := []string{filepath.Join(h.root, "bench", "torch_bench.py"), "--threads", "1,2", "--batches", batches,
-		"--reps", strconv.Itoa(h.reps), "--warmup", strconv.Itoa(h.warmup)}
+	args := []string{filepath.Join(h.root, "bench", "torch_bench.py"), "--serve", "--reps", strconv.Itoa(h.reps), "--warmup", strconv.Itoa(h.warmup)}
 	h.logf("%s %s", python, strings.Join(args, " "))
 	cmd := exec.Command(python, args...)
-	var out bytes.Buffer
-	cmd.Stdout = &out
 	cmd.Stderr = os.Stderr
-	err := cmd.Run()
-	h.log.Write(out.Bytes())
-	rows := map[string]*row{}
-	version := "PyTorch"
-	sc := bufio.NewScanner(&out)
-	for sc.Scan() {
-		var l torchLine
-		if json.Unmarshal(sc.Bytes(), &l) != nil {
-			continue
+	cmd.Env = os.Environ()
+	if h.ompWait != "" {
+		cmd.Env = append(cmd.Env, "OMP_WAIT_POLICY="+h.ompWait)
+	}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	ts := &torchServer{cmd: cmd, in: in, out: bufio.NewScanner(stdout)}
+	l, err := ts.read()
+	if err != nil || l.Info == nil {
+		ts.close()
+		if err == nil {
+			err = fmt.Errorf("torch_bench.py: no info line")
 		}
-		switch {
-		case l.Info != nil:
-			version = fmt.Sprintf("PyTorch %v (torchvision %v)", l.Info["torch"], l.Info["torchvision"])
-		case l.Error != "":
-			return nil, "", fmt.Errorf("torch_bench.py: %s", l.Error)
-		case l.Op != "":
-			o := netOp{l.Op, l.Batch}
-			r := &row{place: "native", where: "native", threads: l.Threads, op: o.label(), key: o.key()}
-			for _, ms := range l.MS {
-				r.ms = append(r.ms, ms/float64(l.Batch))
-			}
-			switch l.Mode {
-			case "mkldnn":
-				r.op += ", oneDNN (to_mkldnn)"
-				r.note = "mkldnn tensors in and out"
-			case "eval":
-				r.note = "eval mode, no_grad"
-			case "train":
-				r.note = "forward, cross-entropy, backward; no optimizer step"
-			}
-			if l.Actual != l.Threads {
-				r.note += fmt.Sprintf("; torch.get_num_threads() = %d", l.Actual)
-			}
-			rows[fmt.Sprintf("t%d/%s %s", l.Threads, l.Mode, o.key())] = r
+		return nil, err
+	}
+	ts.version = fmt.Sprintf("PyTorch %v (torchvision %v)", l.Info["torch"], l.Info["torchvision"])
+	ts.env = "libgomp's default OMP_WAIT_POLICY"
+	if h.ompWait != "" {
+		ts.env = "OMP_WAIT_POLICY=" + h.ompWait
+	}
+	return ts, nil
+}
+
+func (ts *torchServer) read() (torchLine, error) {
+	var l torchLine
+	if !ts.out.Scan() {
+		err := ts.out.Err()
+		if err == nil {
+			err = io.ErrUnexpectedEOF
 		}
+		return l, fmt.Errorf("torch_bench.py: %v", err)
 	}
-	if err != nil && len(rows) == 0 {
-		return nil, "", fmt.Errorf("torch_bench.py: %v", err)
+	if err := json.Unmarshal(ts.out.Bytes(), &l); err != nil {
+		return l, fmt.Errorf("torch_bench.py: %v in %q", err, ts.out.Text())
 	}
-	for _, r := range rows {
-		r.system = version
+	if l.Error != "" {
+		return l, fmt.Errorf("torch_bench.py: %s", l.Error)
 	}
-	return rows, version, nil
+	return l, nil
+}
+
+// figure measures PyTorch's figure for mode (eval, mkldnn or train) at t
+// threads: per image, like ours.
+func (ts *torchServer) figure(mode string, t int, o netOp) *row {
+	r := &row{system: ts.version, place: "native", where: "native", threads: t, op: o.label(), key: o.key()}
+	switch mode {
+	case "mkldnn":
+		r.op += ", oneDNN (to_mkldnn)"
+		r.note = "mkldnn tensors in and out"
+	case "eval":
+		r.note = "eval mode, no_grad"
+	case "train":
+		r.note = "forward, cross-entropy, backward; no optimizer step"
+	}
+	req, _ := json.Marshal(map[string]any{"mode": mode, "threads": t, "batch": o.batch})
+	if _, err := ts.in.Write(append(req, '\n')); err != nil {
+		r.skip = err.Error()
+		return r
+	}
+	l, err := ts.read()
+	if err != nil {
+		r.skip = err.Error()
+		return r
+	}
+	for _, ms := range l.MS {
+		r.ms = append(r.ms, ms/float64(o.batch))
+	}
+	if l.Actual != t {
+		r.note += fmt.Sprintf("; torch.get_num_threads() = %d", l.Actual)
+	}
+	return r
+}
+
+func (ts *torchServer) close() {
+	ts.in.Close()
+	done := make(chan struct{})
+	go func() { ts.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		ts.cmd.Process.Kill()
+		<-done
+	}
 }
 
 func lastLine(out []byte, err error) string {

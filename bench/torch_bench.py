@@ -9,8 +9,10 @@ each thread count (torch.set_num_threads) and batch:
     on an mkldnn input (PyTorch's fastest CPU inference path here);
   - train step: train mode, forward, mean cross-entropy, backward (the
     gradients are set to None first; no optimizer step), as our benchmark.
-Each figure: one warm-up step, then --reps timed steps. One JSON object a
-line on stdout: {"op", "threads", "batch", "ms": [...], "note"}.
+Each figure: --warmup untimed steps, then --reps timed steps. One JSON
+object a line on stdout: {"op", "mode", "threads", "batch", "ms": [...]}.
+With --serve it reads the figures to measure from stdin, so that bench/
+can measure each right after ours.
 """
 
 import argparse
@@ -26,6 +28,10 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--size", type=int, default=224)
+    ap.add_argument("--serve", action="store_true",
+                    help="read requests from stdin, one JSON object a line: "
+                         '{"mode": "eval"|"mkldnn"|"train", "threads": T, "batch": B}; '
+                         "answer each with its figure (bench/ interleaves them with ours)")
     args = ap.parse_args()
 
     import torch
@@ -43,7 +49,32 @@ def main():
     net_mkldnn = mkldnn_utils.to_mkldnn(torchvision.models.resnet50().eval())
     loss_fn = torch.nn.CrossEntropyLoss()
 
-    def timed(step):
+    def figure(mode, threads, batch):
+        torch.set_num_threads(threads)
+        x = torch.randn(batch, 3, args.size, args.size)
+        labels = torch.tensor([i * 7 % 1000 for i in range(batch)])
+        if mode == "eval":
+            net.eval()
+
+            def step():
+                with torch.no_grad():
+                    net(x)
+        elif mode == "mkldnn":
+            xm = x.to_mkldnn()
+
+            def step():
+                with torch.no_grad():
+                    net_mkldnn(xm).to_dense()
+        elif mode == "train":
+            net.train()
+
+            def step():
+                for p in net.parameters():
+                    p.grad = None
+                loss = loss_fn(net(x), labels)
+                loss.backward()
+        else:
+            raise ValueError("mode %r: want eval, mkldnn or train" % mode)
         for _ in range(args.warmup):
             step()
         ms = []
@@ -51,38 +82,24 @@ def main():
             t0 = time.perf_counter()
             step()
             ms.append((time.perf_counter() - t0) * 1e3)
-        return ms
+        return {"op": "train" if mode == "train" else "forward", "mode": mode, "threads": threads,
+                "batch": batch, "ms": ms, "actual_threads": torch.get_num_threads()}
 
+    if args.serve:
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            req = json.loads(line)
+            try:
+                out = figure(req["mode"], req["threads"], req["batch"])
+            except Exception as e:  # answered, not fatal: the harness reports it
+                out = {"error": "%s: %s" % (type(e).__name__, e)}
+            print(json.dumps(out), flush=True)
+        return
     for threads in [int(t) for t in args.threads.split(",")]:
-        torch.set_num_threads(threads)
         for batch in [int(b) for b in args.batches.split(",")]:
-            x = torch.randn(batch, 3, args.size, args.size)
-            labels = torch.tensor([i * 7 % 1000 for i in range(batch)])
-
-            def forward():
-                with torch.no_grad():
-                    net(x)
-
-            xm = x.to_mkldnn()
-
-            def forward_mkldnn():
-                with torch.no_grad():
-                    net_mkldnn(xm).to_dense()
-
-            def train():
-                for p in net.parameters():
-                    p.grad = None
-                loss = loss_fn(net(x), labels)
-                loss.backward()
-
-            for op, mode, step in (("forward", "eval", forward), ("forward", "mkldnn", forward_mkldnn), ("train", "train", train)):
-                if mode == "train":
-                    net.train()
-                else:
-                    net.eval()
-                ms = timed(step)
-                print(json.dumps({"op": op, "mode": mode, "threads": threads, "batch": batch,
-                                  "ms": ms, "actual_threads": torch.get_num_threads()}), flush=True)
+            for mode in ("eval", "mkldnn", "train"):
+                print(json.dumps(figure(mode, threads, batch)), flush=True)
 
 
 if __name__ == "__main__":

@@ -38,25 +38,28 @@ function startWorker() {
   });
 }
 
-// benchWorkers returns JSON: {kernel, roundMs: [...], goMs: [[...] per worker], setupMs}.
-async function benchWorkers(k, mode, warmup, reps) {
+// benchWorkers times each mode in turn ("forward", "train") on the same
+// k workers (each builds its network once, in the first warm-up round)
+// and returns JSON: {kernel, setupMs, modes: {MODE: {roundMs: [...],
+// goMs: [[...] per worker]}}}.
+async function benchWorkers(k, modes, warmup, reps) {
   const workers = await Promise.all(Array.from({ length: k }, startWorker));
   try {
-    const goMs = workers.map(() => []);
-    let setupMs = 0;
-    let actMiB = 0;
-    let round = 0;
-    const step = async () => {
-      const replies = await Promise.all(workers.map((w) => w.request("bench-step", { mode, batch: 1, size: 224 })));
-      replies.forEach((r, i) => {
-        goMs[i].push(r.body.ms);
-        setupMs = Math.max(setupMs, r.body.setup);
-        actMiB = r.body.actMiB;
-      });
-      round++;
-    };
-    const roundMs = await timeRuns(step, warmup, reps);
-    return JSON.stringify({ kernel: workers[0].kernel, roundMs, goMs: goMs.map((g) => g.slice(warmup)), setupMs, actMiB });
+    const out = { kernel: workers[0].kernel, setupMs: 0, actMiB: 0, modes: {} };
+    for (const mode of modes) {
+      const goMs = workers.map(() => []);
+      const step = async () => {
+        const replies = await Promise.all(workers.map((w) => w.request("bench-step", { mode, batch: 1, size: 224 })));
+        replies.forEach((r, i) => {
+          goMs[i].push(r.body.ms);
+          out.setupMs = Math.max(out.setupMs, r.body.setup);
+          out.actMiB = r.body.actMiB;
+        });
+      };
+      const roundMs = await timeRuns(step, warmup, reps);
+      out.modes[mode] = { roundMs, goMs: goMs.map((g) => g.slice(warmup)) };
+    }
+    return JSON.stringify(out);
   } finally {
     workers.forEach((w) => w.terminate());
   }
