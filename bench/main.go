@@ -108,6 +108,7 @@ func main() {
 	web := flag.String("web", "web", "the built app (make web)")
 	cli := flag.String("cli", "bin/goresnet", "the goresnet binary (make build); built into a temporary folder when missing")
 	ompWait := flag.String("omp-wait", "PASSIVE", "OMP_WAIT_POLICY for PyTorch (\"\": libgomp's default, an active wait, which on a busy 2-core machine makes 2 threads several times slower than 1)")
+	readme := flag.String("readme", "", "also put the results into this file (README.md) between the lines "+readmeBegin+" and "+readmeEnd)
 	skip := flag.String("skip", "", "parts to leave out, comma-separated: native, sgemm, torch, ours, load, tfjs, ort")
 	flag.Parse()
 
@@ -169,6 +170,29 @@ func main() {
 		}
 		fmt.Fprintf(os.Stderr, "bench: wrote %s (%s in all)\n", *out, time.Since(t0).Round(time.Second))
 	}
+	if *readme != "" {
+		if err := spliceInto(*readme, b.String()); err != nil {
+			fatal(err)
+		}
+		fmt.Fprintf(os.Stderr, "bench: updated %s\n", *readme)
+	}
+}
+
+const readmeBegin, readmeEnd = "<!-- bench results: begin -->", "<!-- bench results: end -->"
+
+// spliceInto replaces the text between the marker lines of file.
+func spliceInto(file, results string) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	s := string(b)
+	i, j := strings.Index(s, readmeBegin+"\n"), strings.Index(s, readmeEnd)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s has no lines %s and %s", file, readmeBegin, readmeEnd)
+	}
+	s = s[:i+len(readmeBegin)+1] + results + s[j:]
+	return os.WriteFile(file, []byte(s), 0o644)
 }
 
 const legend = `
