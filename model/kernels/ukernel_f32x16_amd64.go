@@ -23,7 +23,7 @@ import (
 // wider arithmetic but fewer instructions and loads per FMA.
 func init() {
 	registerKernel(&ukernel{
-		name: "f32_gemm_4x32__avx512f", priority: 15, mr: 4, nr: 32, kc: 128, mc: 128, nc: 512,
+		name: "f32_gemm_4x32__avx512f", priority: 15, mr: 4, nr: 32, kc: 256, mc: 128, nc: 1024,
 		usable: func() bool { return archsimd.X86.AVX512() },
 		fn:     gemm4x32AVX512,
 	})
