@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+
+	"github.com/goresnet/goresnet/model/kernels"
 )
 
 // benchLine is one line of `go test -bench` output: the name (without
@@ -122,7 +124,7 @@ func (o netOp) label() string {
 // each of the -reps runs plans a fresh workspace, takes one warm-up step
 // and times one.
 func (h *harness) ourFigure(t int, o netOp) *row {
-	r := &row{system: "goresnet (" + runtime.Version() + ")", place: "native", where: "native", threads: t, op: o.label(), key: o.key(), ours: true}
+	r := &row{system: ourNative(), place: "native", where: "native", threads: t, op: o.label(), key: o.key(), ours: true}
 	pattern := fmt.Sprintf("ResNet50Threads/t%d/%s/224/b%d$", t, o.mode, o.batch)
 	lines, err := h.goBench("./model/resnet", pattern, "1x", h.reps)
 	if err != nil {
@@ -164,7 +166,7 @@ func (h *harness) runSgemm() []*row {
 		r := byName[l.name]
 		if r == nil {
 			t, _ := strconv.Atoi(strings.TrimPrefix(parts[1], "t"))
-			r = &row{system: "goresnet SGEMM", place: "native", where: "native", threads: t, op: "sgemm " + parts[2] + " (M x N x K)", ours: true}
+			r = &row{system: "goresnet SGEMM (" + kernels.KernelName() + ")", place: "native", where: "native", threads: t, op: "sgemm " + parts[2] + " (M x N x K)", ours: true}
 			byName[l.name] = r
 			sgemm = append(sgemm, r)
 		}
@@ -192,4 +194,11 @@ func maxOf(v []float64) float64 {
 		}
 	}
 	return m
+}
+
+// ourNative names our native rows: Go's version and the GEMM kernel the
+// benchmarks run (the same binary flags as this harness's; GORESNET_KERNEL
+// may choose another).
+func ourNative() string {
+	return fmt.Sprintf("goresnet (%s, %s)", strings.SplitN(runtime.Version(), "-", 2)[0], kernels.KernelName())
 }
