@@ -145,14 +145,19 @@ func TestNetworkGradientsFiniteDifference(t *testing.T) {
 				// network-level finite differences noisy at the few-%
 				// level, worse for a sample whose perturbation crosses a
 				// kink; a wiring mistake (a lost shortcut gradient, a wrong
-				// buffer) is wrong for most samples, by tens of %. So: the
-				// median must be within 2%, and no sample off by 25%.
+				// buffer) is wrong for most samples, by tens of %. The
+				// resnet50 here (width/8, default init, eval mode) is the
+				// worst conditioned: gradients of 60-80 for a loss of 2,
+				// and conv1's median error sits at 1.7-2.1% in every build
+				// and for every eps from 1e-5 to 1e-4 (larger eps is
+				// worse: kinks). So: the median must be within 5%, and no
+				// sample off by 25%.
 				slices.Sort(errs)
 				worst := errs[len(errs)-1]
-				if med := errs[len(errs)/2]; med > 2e-2 {
+				if med := errs[len(errs)/2]; med > 5e-2 {
 					t.Errorf("%s: median finite-difference error %.3g of max |grad| %.3g", p.Name, med, scale)
 				}
-				t.Logf("%s: worst error %.2g of max |grad| %.3g", p.Name, worst, scale)
+				t.Logf("%s: median error %.2g, worst %.2g of max |grad| %.3g", p.Name, errs[len(errs)/2], worst, scale)
 			}
 		})
 	}
