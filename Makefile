@@ -18,7 +18,7 @@ WASM_VET_PKGS = $(WASM_PKGS) ./app/... ./wasm/... ./assets/...
 BENCH ?= .
 BENCHTIME ?= 1x
 
-.PHONY: all build web icons run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64 bench bench-browser bench-wasm bench-kernels fixtures clean clean-data
+.PHONY: all build web icons run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64 bench bench-go bench-browser bench-wasm bench-kernels fixtures clean clean-data
 
 all: build
 
@@ -93,19 +93,35 @@ test-arm64:
 		echo "test-arm64: skipped, qemu-aarch64 is not installed (apt-get install qemu-user)"; \
 	fi
 
-# Benchmarks are not part of `make test`. BENCH selects, e.g.
-# make bench BENCH='ResNet50/forward', or the data pipeline's:
-# make bench BENCH='Import|LoadAugment' (one op imports 64 JPEGs or loads
+# Benchmarks are not part of `make test`.
+#
+# make bench: our ResNet-50 against PyTorch, TensorFlow.js and
+# onnxruntime-web on this machine, in one run (bench/, README.md's
+# table): native (Go benchmarks, PyTorch), then headless Chromium (our
+# worker, the app's cold load, the JavaScript peers). It installs what it
+# needs when it can (apt-get python3-torch python3-torchvision chromium as
+# root, npm ci in bench/js) and lists a peer it cannot run with the reason.
+# QUICK=1: batch 1 only, 3 runs per figure (under 3 minutes; the full run
+# takes under 15 on 2 cores). BENCH_FLAGS passes flags (go run ./bench -h).
+QUICK ?=
+BENCH_FLAGS ?=
+bench: build web
+	go run ./bench $(if $(filter-out 0,$(QUICK)),-quick) $(BENCH_FLAGS)
+
+# bench-go runs the Go benchmarks alone. BENCH selects, e.g.
+# make bench-go BENCH='ResNet50/forward', or the data pipeline's:
+# make bench-go BENCH='Import|LoadAugment' (one op imports 64 JPEGs or loads
 # 256 images, so BENCHTIME=1x is already a measurement; add -count with
 # go test for medians, as README.md's figures do).
-bench:
+bench-go:
 	go test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) ./model/...
-	go test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -timeout 60m ./e2e
 
-# ResNet-50 at 224 in headless Chromium's workers (part of `make bench`):
-# forward and training step at batch 1 with 1 and 2 workers, and
-# data-parallel training at batch 8 with 1 and 2 workers (the ratio of
-# their throughputs is the efficiency), as a table.
+# bench-browser: data-parallel training of ResNet-50 at 224, batch 8, in
+# headless Chromium's workers with 1 and 2 workers (gradients summed
+# through the SharedArrayBuffer every step); the ratio of their
+# throughputs is the data-parallel efficiency. A table (e2e's
+# BenchmarkBrowserResNet50, which builds the app itself; make bench times
+# a worker's steps alone, without the gradient exchange).
 bench-browser:
 	go test -run '^$$' -bench BrowserResNet50 -benchtime 1x -timeout 60m ./e2e | go run ./internal/benchtable -title "ResNet-50 at 224 in Chromium's workers"
 
@@ -116,9 +132,9 @@ bench-browser:
 COUNT ?= 5
 bench-kernels:
 	go test -run '^$$' -bench 'Sgemm$$|SgemmThreads' -count $(COUNT) ./model/kernels | go run ./internal/benchtable -title "SGEMM, native"
-	go test -run '^$$' -bench 'ResNet50Threads' -benchtime 2x -count $(COUNT) ./model/resnet | go run ./internal/benchtable -title "ResNet-50 at 224, native"
+	go test -run '^$$' -bench 'ResNet50Threads/t[12]/(forward|train)/224/b(1|4)$$' -benchtime 2x -count $(COUNT) ./model/resnet | go run ./internal/benchtable -title "ResNet-50 at 224, native"
 	GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) -run '^$$' -bench 'Sgemm$$' -count $(COUNT) ./model/kernels | go run ./internal/benchtable -title "SGEMM, js/wasm in node"
-	GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) -run '^$$' -bench 'ResNet50Threads/t1/forward|ResNet50/train/224/b1' -benchtime 1x -count $(COUNT) ./model/resnet | go run ./internal/benchtable -title "ResNet-50 at 224, js/wasm in node (1 thread)"
+	GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) -run '^$$' -bench 'ResNet50Threads/t1/(forward|train)/224/b1$$' -benchtime 1x -count $(COUNT) ./model/resnet | go run ./internal/benchtable -title "ResNet-50 at 224, js/wasm in node (1 thread)"
 
 # The same in node (js/wasm), e.g. make bench-wasm BENCH=Sgemm BENCHTIME=1s
 bench-wasm:

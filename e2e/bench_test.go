@@ -14,14 +14,15 @@ import (
 	"github.com/goresnet/goresnet/model/data/datatest"
 )
 
-// BenchmarkBrowserResNet50 measures ResNet-50 at 224x224 in the browser's
-// workers (headless Chromium, worker.wasm with the hand-written
-// WebAssembly SIMD kernel): a worker's forward pass and training step at
-// batch 1, alone and with 2 workers computing at once, and full
-// data-parallel training at batch 8 with 1 and 2 workers (gradients
-// summed through the SharedArrayBuffer every step), whose throughput
-// ratio is the data-parallel efficiency (target >= 1.7). Each figure is
-// the median over its repetitions. `make bench` runs it:
+// BenchmarkBrowserResNet50 measures data-parallel training of ResNet-50
+// at 224x224 in the browser's workers (headless Chromium, worker.wasm
+// with the hand-written WebAssembly SIMD kernel): full training at batch
+// 8 with 1 and 2 workers, gradients summed through the SharedArrayBuffer
+// every step, whose throughput ratio is the data-parallel efficiency
+// (target >= 1.7). Each figure is the median step. A worker's forward
+// and training steps alone, without the exchange, are make bench's (the
+// bench-step request of worker/bench_handler.go). `make bench-browser`
+// runs it:
 //
 //	go test -run '^$' -bench BrowserResNet50 -benchtime 1x ./e2e
 func BenchmarkBrowserResNet50(b *testing.B) {
@@ -32,36 +33,6 @@ func BenchmarkBrowserResNet50(b *testing.B) {
 	br.waitFor("the app", pageReady("/"), 60*time.Second)
 	br.waitFor("the workers", workersReady, 120*time.Second)
 	eval[bool](br, workerDriverJS)
-
-	// Per-worker compute, batch 1, random input: 1 worker, then 2 at once.
-	for _, mode := range []string{"forward", "train"} {
-		reps := map[string]int{"forward": 3, "train": 2}[mode]
-		for _, k := range []int{1, 2} {
-			b.Run(fmt.Sprintf("%s/224/b1/workers=%d", mode, k), func(b *testing.B) {
-				var per []float64
-				for range b.N {
-					js := fmt.Sprintf(`(async () => {
-					  const ws = Array.from({length: %d}, window.__grWorker);
-					  await Promise.all(ws.map((x) => x.isReady));
-					  const res = await Promise.all(ws.map((x) => x.req("bench", {arch: "resnet50", size: 224, batch: 1, mode: %q, warmup: 1, reps: %d})));
-					  ws.forEach((x) => x.w.terminate());
-					  return JSON.stringify(res.map((r) => r.body.seconds));
-					})()`, k, mode, reps)
-					var secs [][]float64
-					if err := json.Unmarshal([]byte(eval[string](br, js)), &secs); err != nil {
-						b.Fatal(err)
-					}
-					for _, s := range secs {
-						per = append(per, median(s))
-					}
-				}
-				ms := 1000 * mean(per)
-				b.ReportMetric(ms, "ms/img")
-				b.ReportMetric(float64(k)*1000/ms, "img/s")
-				b.ReportMetric(0, "ns/op")
-			})
-		}
-	}
 
 	// Data-parallel training at batch 8 on 224x224 digits: every layer
 	// learns, SGD with momentum; the first step (setup) is left out.
@@ -127,12 +98,4 @@ func median(v []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func mean(v []float64) float64 {
-	var s float64
-	for _, x := range v {
-		s += x
-	}
-	return s / float64(max(1, len(v)))
 }

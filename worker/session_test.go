@@ -456,22 +456,3 @@ func TestWorkerRefusesABatchThatDoesNotFit(t *testing.T) {
 		t.Errorf("error %T", err)
 	}
 }
-
-// TestBench times a small network's forward and training steps.
-func TestBench(t *testing.T) {
-	setupEnv(t)
-	for _, mode := range []string{"forward", "train"} {
-		m := newRequest(t, msg.Bench, msg.BenchRequest{Arch: "resnet18", WidthDiv: 16, Classes: 10, Size: 32, Batch: 2, Mode: mode, Warmup: 1, Reps: 2})
-		r, _ := reply(bench(m))
-		if err := r.AsError(); err != nil {
-			t.Fatal(err)
-		}
-		res := decode[msg.BenchResult](t, r)
-		if len(res.Seconds) != 2 || res.FLOPs <= 0 || res.Kernel == "" {
-			t.Errorf("%s: %+v", mode, res)
-		}
-	}
-	if r, _ := reply(bench(newRequest(t, msg.Bench, msg.BenchRequest{Arch: "resnet18", Size: 32, Batch: 1, Mode: "backward", Reps: 1}))); r.AsError() == nil {
-		t.Error("an unknown mode was accepted")
-	}
-}

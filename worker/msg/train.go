@@ -210,27 +210,3 @@ type WorkerState struct {
 type CheckpointImportRequest struct {
 	Name string `json:"name"`
 }
-
-// Bench times a network's forward pass or training step (forward,
-// backward, SGD step; no all-reduce) on random input, in this worker:
-// BenchRequest -> BenchResult.
-const Bench = "bench"
-
-// BenchRequest says what to time.
-type BenchRequest struct {
-	Arch     string `json:"arch"`
-	WidthDiv int    `json:"width_div,omitempty"`
-	Classes  int    `json:"classes,omitempty"` // default 1000
-	Size     int    `json:"size"`
-	Batch    int    `json:"batch"`
-	Mode     string `json:"mode"` // "forward" or "train"
-	Warmup   int    `json:"warmup,omitempty"`
-	Reps     int    `json:"reps"`
-}
-
-// BenchResult is each timed repetition's seconds.
-type BenchResult struct {
-	Seconds []float64 `json:"seconds"`
-	Kernel  string    `json:"kernel"`
-	FLOPs   int64     `json:"flops"` // of one forward pass of the batch
-}
