@@ -489,7 +489,13 @@ func (r *trainRun) save(kind string, st *runspec.EpochStats, best bool) (string,
 		r.record.Best = &bb
 	}
 	r.record.Updated = time.Now()
-	if err := r.db.SaveCheckpoint(r.ctx, ck, b, r.record, storage.SaveOptions{Keep: r.req.Keep, SetCurrent: true}); err != nil {
+	issued := func() {
+		rep := msg.SavingReport{Run: r.record.ID, Epoch: tr.Epoch, Checkpoint: ck.ID, Bytes: int64(len(b))}
+		if m, err := (msg.Message{Type: msg.Saving}).WithBody(rep); err == nil {
+			theEnv.post(m)
+		}
+	}
+	if err := r.db.SaveCheckpoint(r.ctx, ck, b, r.record, storage.SaveOptions{Keep: r.req.Keep, SetCurrent: true, Issued: issued}); err != nil {
 		return "", err
 	}
 	r.last = ck.ID

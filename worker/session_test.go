@@ -48,11 +48,13 @@ func (e *fakeEnv) readBuffer(ctx context.Context, in Inbox, name string) ([]byte
 	return copyBuffer(in, name)
 }
 func (e *fakeEnv) post(m msg.Message) { e.mu.Lock(); e.posted = append(e.posted, m); e.mu.Unlock() }
+
+// messages returns the posted messages of type typ ("": all), in order.
 func (e *fakeEnv) messages(typ string) (out []msg.Message) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, m := range e.posted {
-		if m.Type == typ {
+		if typ == "" || m.Type == typ {
 			out = append(out, m)
 		}
 	}
@@ -111,6 +113,9 @@ func (s *memStore) PutRun(ctx context.Context, r *storage.Run) error {
 	return nil
 }
 func (s *memStore) SaveCheckpoint(ctx context.Context, ck storage.Checkpoint, b []byte, run *storage.Run, opts storage.SaveOptions) error {
+	if opts.Issued != nil {
+		opts.Issued()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ck.Bytes = int64(len(b))
@@ -273,6 +278,22 @@ func TestWorkersTrainTogether(t *testing.T) {
 	}
 	if n := len(e.messages(msg.EpochEnd)); n != 2 {
 		t.Errorf("%d epoch reports, want 2 (worker 0's)", n)
+	}
+	// Each epoch's checkpoint is announced as under way before its report.
+	saving := map[string]bool{}
+	for _, m := range e.messages("") {
+		switch m.Type {
+		case msg.Saving:
+			sr := decode[msg.SavingReport](t, m)
+			if sr.Run != "run1" || sr.Bytes <= 0 || sr.Checkpoint != storage.EpochCheckpointID("run1", sr.Epoch) {
+				t.Errorf("saving report %+v", sr)
+			}
+			saving[sr.Checkpoint] = true
+		case msg.EpochEnd:
+			if er := decode[msg.EpochReport](t, m); !saving[er.Checkpoint] {
+				t.Errorf("epoch %d's report (checkpoint %q) came before its saving report", er.Stats.Epoch, er.Checkpoint)
+			}
+		}
 	}
 	prog := e.messages(msg.Progress)
 	if len(prog) < 2 {

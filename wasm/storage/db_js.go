@@ -361,6 +361,9 @@ func (d *DB) SaveCheckpoint(ctx context.Context, ck Checkpoint, data []byte, run
 		tx.Call("abort")
 		return err
 	}
+	if opts.Issued != nil {
+		opts.Issued()
+	}
 	return awaitTx(ctx, "saving checkpoint "+ck.ID, tx)
 }
 

@@ -116,6 +116,11 @@ type SaveOptions struct {
 	// SetCurrent makes the run's best checkpoint (or this one, when the
 	// run has no best) the current model.
 	SetCurrent bool
+	// Issued, if set, is called once the transaction's writes have been
+	// issued, before it commits: from then on a reload or a closed tab
+	// either aborts it (the previous state stays) or finds it committed.
+	// Training workers tell the page a save is under way with it.
+	Issued func()
 }
 
 // DefaultKeep is how many epoch checkpoints a run keeps by default (with

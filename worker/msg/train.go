@@ -21,6 +21,7 @@ const (
 
 	// Posted by worker 0 while training (no id: they answer nothing).
 	Progress   = "progress"    // ProgressReport, a few times a second
+	Saving     = "saving"      // SavingReport: a checkpoint's transaction is under way
 	EpochEnd   = "epoch"       // EpochReport, after each epoch (checkpoint saved)
 	TrainState = "train-state" // WorkerState: paused, training again
 )
@@ -157,6 +158,17 @@ type ProgressReport struct {
 	Step     int     `json:"step"`
 	// ImagesPerSecond is the group's throughput over this epoch so far.
 	ImagesPerSecond float64 `json:"images_per_second"`
+}
+
+// SavingReport says that worker 0 has issued the storage transaction of
+// a checkpoint (posted from storage.SaveOptions.Issued): until it
+// commits, a reload keeps the run's previous checkpoint; an EpochReport
+// (or the train answer, for a stop) follows once it has committed.
+type SavingReport struct {
+	Run        string `json:"run"`
+	Epoch      int    `json:"epoch"` // epochs completed
+	Checkpoint string `json:"checkpoint"`
+	Bytes      int64  `json:"bytes"`
 }
 
 // EpochReport is worker 0's report after an epoch: its history row and
