@@ -35,7 +35,8 @@ type TrainPage struct {
 	run      string // the run shown
 	info     *msg.ModelInfo
 	progress *msg.ProgressReport
-	live     [][3]float64 // (epoch position, running loss, running accuracy)
+	saving   *msg.SavingReport // a checkpoint being written, until its epoch report
+	live     [][3]float64      // (epoch position, running loss, running accuracy)
 	history  []runspec.EpochStats
 	result   *msg.TrainResult
 	running  runspec.Settings // the settings of the run shown
@@ -282,7 +283,7 @@ func (p *TrainPage) apply(ctx app.Context, e TrainEvent) {
 	}
 	switch e.Kind {
 	case EventStarting:
-		p.phase, p.err, p.largest, p.result, p.progress, p.live, p.notice = "starting", "", 0, nil, nil, nil, ""
+		p.phase, p.err, p.largest, p.result, p.progress, p.live, p.notice, p.saving = "starting", "", 0, nil, nil, nil, "", nil
 	case EventStarted:
 		p.phase, p.info = "training", e.Info
 		p.history = append([]runspec.EpochStats(nil), e.Info.History.Epochs...)
@@ -303,7 +304,10 @@ func (p *TrainPage) apply(ctx app.Context, e TrainEvent) {
 				p.live = append(p.live, [3]float64{x, pr.Loss, pr.Accuracy})
 			}
 		}
+	case EventSaving:
+		p.saving = e.Saving
 	case EventEpoch:
+		p.saving = nil
 		st := e.Epoch.Stats
 		for len(p.history) > 0 && p.history[len(p.history)-1].Epoch >= st.Epoch {
 			p.history = p.history[:len(p.history)-1]
@@ -318,13 +322,13 @@ func (p *TrainPage) apply(ctx app.Context, e TrainEvent) {
 			p.phase = e.State
 		}
 	case EventDone:
-		p.phase, p.result = "done", e.Result
+		p.phase, p.result, p.saving = "done", e.Result, nil
 		if e.Result.State == "stopped" {
 			p.phase = "stopped"
 		}
 		p.refresh(ctx)
 	case EventFailed:
-		p.phase, p.err, p.largest = "failed", e.Err, e.Largest
+		p.phase, p.err, p.largest, p.saving = "failed", e.Err, e.Largest, nil
 		p.refresh(ctx)
 	}
 }
@@ -665,6 +669,12 @@ func (p *TrainPage) renderProgress() app.UI {
 			app.Span().Text(fmt.Sprintf("epoch %d/%d, batch %d/%d — loss %.4f, accuracy %.3f — %.1f images/s — %s left",
 				pr.Epoch, pr.Epochs, pr.Batch, pr.Batches, pr.Loss, pr.Accuracy, pr.ImagesPerSecond, eta)),
 		))
+	}
+	if sv := p.saving; sv != nil && p.busy() {
+		// A big model's checkpoint (ResNet-50: ~200 MB) takes a while to
+		// write; until it is, a reload resumes from the previous one.
+		kids = append(kids, app.P().ID("gr-train-saving").Class("gr-note").DataSet("checkpoint", sv.Checkpoint).
+			Text(fmt.Sprintf("Saving the checkpoint of epoch %d (%s)…", sv.Epoch, bytesText(sv.Bytes))))
 	}
 	if p.result != nil {
 		r := p.result

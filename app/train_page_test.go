@@ -66,10 +66,15 @@ func TestTrainPageFollowsTraining(t *testing.T) {
 	html := render(t, p)
 	mustContain(t, html, `data-phase="training"`, `id="gr-progress"`, `data-loss="2.25"`, `data-step="3"`, "24.0 images/s", "6 s left", "300 MiB of memory per worker",
 		`class="gr-series gr-s-live"`)
+	p.apply(ctx, TrainEvent{Kind: EventSaving, Run: "r1", Saving: &msg.SavingReport{Run: "r1", Epoch: 1, Checkpoint: "r1/epoch-001", Bytes: 215320160}})
+	mustContain(t, render(t, p), `id="gr-train-saving"`, `data-checkpoint="r1/epoch-001"`, "Saving the checkpoint of epoch 1 (215.3 MB)")
 	p.apply(ctx, TrainEvent{Kind: EventEpoch, Run: "r1", Epoch: &msg.EpochReport{Run: "r1", Stats: runspec.EpochStats{Epoch: 1, Loss: 2.1, Accuracy: 0.2, HasVal: true, ValLoss: 2, ValAccuracy: 0.3, Images: 96, Seconds: 4}}})
 	p.apply(ctx, TrainEvent{Kind: EventState, Run: "r1", State: "paused"})
 	html = render(t, p)
 	mustContain(t, html, `data-phase="paused"`, `id="gr-epochs"`, `data-epoch="1"`, "0.3000", "24.0", `class="gr-series gr-s-val"`)
+	if strings.Contains(html, `id="gr-train-saving"`) {
+		t.Error("still saving after the epoch's report")
+	}
 	if strings.Contains(html, `id="gr-train-continue" disabled="true"`) {
 		t.Error("resume is disabled while paused")
 	}

@@ -29,6 +29,7 @@ const (
 	EventStarting = "starting" // the workers are building their replicas
 	EventStarted  = "started"  // Info says what they built
 	EventProgress = "progress"
+	EventSaving   = "saving" // Saving: a checkpoint is being written
 	EventEpoch    = "epoch"
 	EventState    = "state" // paused, training, stopping
 	EventDone     = "done"  // Result says how it ended
@@ -41,6 +42,7 @@ type TrainEvent struct {
 	Run      string
 	Info     *msg.ModelInfo
 	Progress *msg.ProgressReport
+	Saving   *msg.SavingReport
 	Epoch    *msg.EpochReport
 	State    string
 	Result   *msg.TrainResult

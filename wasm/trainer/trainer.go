@@ -121,6 +121,11 @@ func (t *Trainer) onMessage(i int, m msg.Message, in msg.JSBuffers) {
 		if m.DecodeBody(&p) == nil && p.Run == run {
 			t.emit(webapp.TrainEvent{Kind: webapp.EventProgress, Progress: &p})
 		}
+	case msg.Saving:
+		var sr msg.SavingReport
+		if m.DecodeBody(&sr) == nil && sr.Run == run {
+			t.emit(webapp.TrainEvent{Kind: webapp.EventSaving, Saving: &sr})
+		}
 	case msg.EpochEnd:
 		var e msg.EpochReport
 		if m.DecodeBody(&e) == nil && e.Run == run {
