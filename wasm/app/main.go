@@ -21,6 +21,7 @@ func main() {
 		pool := workerpool.Start(workerpool.Options{})
 		webapp.SetWorkers(workerpool.AppWorkers{Pool: pool})
 		webapp.SetTraining(trainer.New(pool))
+		webapp.SetModels(trainer.NewModels(pool))
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		db, err := storage.Open(ctx)
 		cancel()
