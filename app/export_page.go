@@ -27,7 +27,15 @@ type ExportPage struct {
 
 	notice      string
 	noticeState string // "working", "done", "error"
+
+	pageCtx app.Context
 }
+
+func (p *ExportPage) OnMount(ctx app.Context) { p.pageCtx = ctx }
+
+// OnPreRender keeps the context where nothing mounts: the server's
+// prerendering and go-app's test engine, where the tests drive the page.
+func (p *ExportPage) OnPreRender(ctx app.Context) { p.pageCtx = ctx }
 
 func (p *ExportPage) OnNav(ctx app.Context) {
 	if !app.IsClient {

@@ -1,0 +1,251 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/goresnet/goresnet/model/data"
+	"github.com/goresnet/goresnet/model/runspec"
+	"github.com/goresnet/goresnet/wasm/storage"
+	"github.com/goresnet/goresnet/worker/msg"
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+)
+
+// fakeModels answers as a worker would, and records the requests.
+type fakeModels struct {
+	mu       sync.Mutex
+	requests []msg.ModelDescribeRequest
+	weights  []any
+	answer   func(req msg.ModelDescribeRequest) (*msg.ModelDescription, error)
+	exports  []msg.CheckpointExportRequest
+}
+
+func (f *fakeModels) Describe(ctx context.Context, req msg.ModelDescribeRequest, weights any) (*msg.ModelDescription, error) {
+	f.mu.Lock()
+	f.requests = append(f.requests, req)
+	f.weights = append(f.weights, weights)
+	f.mu.Unlock()
+	return f.answer(req)
+}
+
+func (f *fakeModels) Export(ctx context.Context, req msg.CheckpointExportRequest) (*msg.ExportResult, error) {
+	f.mu.Lock()
+	f.exports = append(f.exports, req)
+	f.mu.Unlock()
+	if req.Format == "onnx" {
+		return nil, errors.New("checkpoint r1/epoch-001: not found")
+	}
+	return &msg.ExportResult{Name: "r1-checkpoint_01.safetensors", Format: req.Format, Bytes: 2 << 20, Summary: "resnet18, 10 classes: 122 tensors"}, nil
+}
+
+// resnet50 is what the worker answers for ResNet-50 (cut short).
+func resnet50(req msg.ModelDescribeRequest) (*msg.ModelDescription, error) {
+	d := &msg.ModelDescription{Arch: req.Arch, WidthDiv: req.WidthDiv, Head: req.Head, Classes: req.Classes, Size: req.Size,
+		Total: 25557032, Trainable: 25557032, Buffers: 53120, MACs: 4089184256, Graph: `<svg class="gr-netgraph"><g class="gr-node" data-name="conv1"></g></svg>`,
+		Layers: []msg.LayerRow{{Name: "input", Kind: "Input", Shape: []int{-1, 3, 224, 224}},
+			{Name: "conv1", Kind: "Conv2d", Shape: []int{-1, 64, 112, 112}, Params: 9408, Trainable: 9408, Inputs: []int{0}}}}
+	if req.HeadOnly {
+		d.Trainable, d.NonTrainable = 2049000, 25557032-2049000
+		d.Layers[1].Trainable = 0
+	}
+	if req.FromWeights {
+		d.Arch, d.WidthDiv = "resnet50", 1
+	}
+	if req.Weights != "" {
+		d.Weights = &msg.WeightsReport{Name: req.Weights, Tensors: 320, Arch: "resnet50", Classes: 1000, WidthDiv: 1, Replaced: 1000}
+		if strings.HasPrefix(req.Weights, "bad") {
+			d.Weights = &msg.WeightsReport{Name: req.Weights, Err: `bad.safetensors does not fit resnet50 with 10 classes (width divisor 1, standard head):
+  tensor "layer2.0.conv2.weight" has shape [128 64 3 6] in the file, the network needs [128 128 3 3]`}
+		}
+	}
+	return d, nil
+}
+
+func mountModelPage(t *testing.T, f *fakeModels) (*ModelPage, app.TestEngine) {
+	t.Helper()
+	resetModel()
+	t.Cleanup(resetModel)
+	SetModels(f)
+	t.Cleanup(func() { SetModels(nil) })
+	p := &ModelPage{}
+	e := app.NewTestEngine()
+	if err := e.Load(p); err != nil {
+		t.Fatal(err)
+	}
+	e.ConsumeAll()
+	p.dataset, p.manifest = "digits", &data.Manifest{Name: "digits", Classes: make([]data.Class, 10), Image: data.Image{Height: 32, Width: 32, Channels: 3}}
+	return p, e
+}
+
+// TestModelPageDescribes: the page asks the workers for the network the
+// choice describes (the dataset's classes and size by default) and shows
+// the summary's totals, the layers and the graph.
+func TestModelPageDescribes(t *testing.T) {
+	f := &fakeModels{answer: resnet50}
+	p, e := mountModelPage(t, f)
+	updateModel(p.pageCtx, func(m *ModelChoice) { m.Arch, m.WidthDiv, m.Size, m.Classes = "resnet50", 1, 224, 1000 })
+	p.describe(p.pageCtx, false)
+	e.ConsumeAll()
+	if len(f.requests) != 1 {
+		t.Fatalf("%d requests", len(f.requests))
+	}
+	if r := f.requests[0]; r.Arch != "resnet50" || r.WidthDiv != 1 || r.Classes != 1000 || r.Size != 224 || !r.Graph || r.HeadOnly || r.FromWeights {
+		t.Errorf("request %+v", r)
+	}
+	html := render(t, p)
+	mustContain(t, html, `id="gr-model-totals"`, `data-total="25557032"`, `data-trainable="25557032"`, `data-non-trainable="0"`,
+		"25,557,032 (102.2 MB)", "4.09 GMAC (8.18 GFLOP) at 224×224", `data-name="conv1"`, "conv1 (Conv2d)", "(None, 64, 112, 112)", "9,408",
+		`id="gr-model-graph"`, `class="gr-netgraph"`, `data-state="none"`, `value="resnet50" selected`)
+	if strings.Contains(html, "Trainable</th>") {
+		t.Error("a Trainable column without frozen layers")
+	}
+
+	// Head only: the non-trainable parameters and the Trainable column.
+	p.change(p.pageCtx, func(m *ModelChoice) { m.Freeze = "head" })
+	e.ConsumeAll()
+	if r := f.requests[len(f.requests)-1]; !r.HeadOnly || r.Freeze != "" {
+		t.Errorf("head only: %+v", r)
+	}
+	mustContain(t, render(t, p), `data-non-trainable="23508032"`, "Trainable</th>", "<td>N</td>")
+
+	// Defaults: the dataset's classes and size.
+	resetModel()
+	p.describe(p.pageCtx, false)
+	e.ConsumeAll()
+	if r := f.requests[len(f.requests)-1]; r.Arch != "resnet18" || r.WidthDiv != 8 || r.Classes != 10 || r.Size != 32 {
+		t.Errorf("defaults: %+v", r)
+	}
+}
+
+// TestModelPageWeights: a picked file is sent with the architecture taken
+// from it; the verdict shows (fc replaced, or the tensor at fault), and
+// the choice the Train page trains follows.
+func TestModelPageWeights(t *testing.T) {
+	f := &fakeModels{answer: resnet50}
+	p, e := mountModelPage(t, f)
+	file := struct{ name string }{"imagenet"}
+	updateModel(p.pageCtx, func(m *ModelChoice) { m.Weights, m.WeightsName = file, "resnet50-imagenet.safetensors" })
+	p.describe(p.pageCtx, true)
+	e.ConsumeAll()
+	if r := f.requests[0]; !r.FromWeights || r.Weights != "resnet50-imagenet.safetensors" || f.weights[0] != file {
+		t.Errorf("request %+v with %v", r, f.weights[0])
+	}
+	mustContain(t, render(t, p), `data-state="ok"`, "resnet50-imagenet.safetensors fits: 320 tensors of resnet50 with 1000 classes",
+		"fc is replaced by a new 10-class layer (the file&#39;s has 1000)", `id="gr-m-weights-clear"`)
+	if m := currentModel(); m.Arch != "resnet50" || m.WidthDiv != 1 || m.WeightsErr != "" {
+		t.Errorf("the choice after the file: %+v", m)
+	}
+	tp := &TrainPage{}
+	tp.OnInit()
+	if s := tp.settings(); s.Arch != "resnet50" || s.WidthDiv != 1 || s.Weights != "resnet50-imagenet.safetensors" {
+		t.Errorf("the Train page would train %s 1/%d from %q", s.Arch, s.WidthDiv, s.Weights)
+	}
+	mustContain(t, render(t, tp), `value="resnet50" selected`, "picked: resnet50-imagenet.safetensors")
+
+	updateModel(p.pageCtx, func(m *ModelChoice) { m.WeightsName = "bad.safetensors" })
+	p.describe(p.pageCtx, true)
+	e.ConsumeAll()
+	html := render(t, p)
+	mustContain(t, html, `data-state="error"`, `id="gr-model-weights-error"`, "bad.safetensors cannot be used with this network",
+		`tensor &#34;layer2.0.conv2.weight&#34; has shape [128 64 3 6] in the file`)
+	if m := currentModel(); !strings.Contains(m.WeightsErr, "layer2.0.conv2.weight") {
+		t.Errorf("the choice does not know the file is bad: %+v", m)
+	}
+}
+
+// TestModelChoiceShared: the Train form edits the same choice.
+func TestModelChoiceShared(t *testing.T) {
+	resetModel()
+	defer resetModel()
+	tp := &TrainPage{}
+	tp.OnInit()
+	updateModel(app.Context{}, func(m *ModelChoice) { m.Arch, m.WidthDiv, m.Head, m.Size, m.Freeze, m.FreezeUpTo = "resnet34", 2, "notebook", 64, "up-to", "layer3" })
+	s := tp.settings()
+	if s.Arch != "resnet34" || s.WidthDiv != 2 || s.Head != "notebook" || s.Size != 64 || s.Freeze != "conv1,layer1,layer2,layer3" || s.HeadOnly {
+		t.Errorf("settings %+v", s)
+	}
+	mustContain(t, render(t, tp), `value="resnet34" selected`, `value="notebook" selected`, `id="gr-f-freeze-up-to"`, `value="layer3" selected`, `href="/model"`)
+	mp := &ModelPage{}
+	mustContain(t, render(t, mp), `id="gr-m-arch"`, `value="resnet34" selected`, `value="2" selected`, `id="gr-m-size"`, `value="64"`, `id="gr-m-weights"`)
+}
+
+// fakeStore is the browser's storage in memory.
+type fakeStore struct {
+	runs []storage.Run
+	cks  []storage.Checkpoint
+}
+
+func (s *fakeStore) Runs(ctx context.Context) ([]storage.Run, error) { return s.runs, nil }
+func (s *fakeStore) Run(ctx context.Context, id string) (*storage.Run, error) {
+	for i := range s.runs {
+		if s.runs[i].ID == id {
+			return &s.runs[i], nil
+		}
+	}
+	return nil, storage.ErrNotFound
+}
+func (s *fakeStore) PutRun(ctx context.Context, r *storage.Run) error { return nil }
+func (s *fakeStore) Checkpoints(ctx context.Context, run string) ([]storage.Checkpoint, error) {
+	return s.cks, nil
+}
+func (s *fakeStore) Checkpoint(ctx context.Context, id string) (*storage.Checkpoint, error) {
+	return nil, storage.ErrNotFound
+}
+func (s *fakeStore) DeleteRun(ctx context.Context, id string) error { return nil }
+
+// TestExportPage: the stored checkpoints and runs are listed; exports go
+// to the workers and their outcome shows; a run's history downloads as
+// the CLI's history.csv.
+func TestExportPage(t *testing.T) {
+	hist := runspec.History{Epochs: []runspec.EpochStats{
+		{Epoch: 1, Loss: 2.5, Accuracy: 0.25, LR: 0.05, Seconds: 3, Images: 480, HasVal: true, ValLoss: 2, ValAccuracy: 0.4, ValTop5: 0.9},
+		{Epoch: 2, Loss: 1.5, Accuracy: 0.5, LR: 0.025, Seconds: 3, Images: 480},
+	}}
+	s := runspec.DefaultSettings()
+	s.Arch, s.WidthDiv, s.Epochs = "resnet18", 8, 2
+	st := &fakeStore{
+		runs: []storage.Run{{ID: "20261127-101010.123", Dataset: "digits", Settings: s, State: storage.StateFinished, History: hist}},
+		cks: []storage.Checkpoint{{ID: "20261127-101010.123/epoch-002", Run: "20261127-101010.123", Name: "r1-checkpoint_02.safetensors", Kind: storage.KindEpoch,
+			Epoch: 2, Best: true, Arch: "resnet18", WidthDiv: 8, Classes: 10, Size: 32, Metrics: &hist.Epochs[0]}},
+	}
+	SetStore(st, nil)
+	defer SetStore(nil, nil)
+	f := &fakeModels{answer: resnet50}
+	SetModels(f)
+	defer SetModels(nil)
+	p := &ExportPage{}
+	e := app.NewTestEngine()
+	if err := e.Load(p); err != nil {
+		t.Fatal(err)
+	}
+	e.ConsumeAll()
+	p.refresh(p.pageCtx)
+	e.ConsumeAll()
+	html := render(t, p)
+	mustContain(t, html, `id="gr-export-checkpoints"`, `data-id="20261127-101010.123/epoch-002"`, "resnet18 1/8, 10 classes, 32×32", "★ best", "0.4000",
+		`class="gr-export-safetensors"`, `class="gr-export-onnx"`, `id="gr-export-runs"`, `data-epochs="2"`, "2 of 2", `class="gr-export-csv"`)
+
+	p.export(p.pageCtx, "20261127-101010.123/epoch-002", "safetensors")
+	e.ConsumeAll()
+	if len(f.exports) != 1 || f.exports[0].Checkpoint != "20261127-101010.123/epoch-002" || f.exports[0].Name != "r1-checkpoint_02.safetensors" || f.exports[0].Format != "safetensors" {
+		t.Errorf("exports %+v", f.exports)
+	}
+	mustContain(t, render(t, p), `data-state="done"`, "Downloaded r1-checkpoint_01.safetensors (2.1 MB): resnet18, 10 classes: 122 tensors.")
+	p.export(p.pageCtx, "20261127-101010.123/epoch-002", "onnx")
+	e.ConsumeAll()
+	mustContain(t, render(t, p), `data-state="error"`, "Export of r1-checkpoint_02.safetensors as onnx: checkpoint r1/epoch-001: not found")
+
+	p.historyCSV(p.pageCtx, "20261127-101010.123")
+	e.ConsumeAll()
+	downloadsMu.Lock()
+	csv := string(downloads["history-20261127-101010-123.csv"])
+	downloadsMu.Unlock()
+	want := "epoch,loss,accuracy,val_loss,val_accuracy,val_top5,lr,seconds,images\n1,2.5,0.25,2,0.4,0.9,0.05,3,480\n2,1.5,0.5,,,,0.025,3,480\n"
+	if csv != want {
+		t.Errorf("history CSV:\n%s\nwant\n%s", csv, want)
+	}
+	mustContain(t, render(t, p), "Downloaded history-20261127-101010-123.csv: 2 epochs.")
+}
