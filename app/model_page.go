@@ -39,7 +39,7 @@ func (p *ModelPage) OnMount(ctx app.Context) { p.pageCtx, p.mounted = ctx, true 
 // OnPreRender keeps the context where nothing mounts: the server's
 // prerendering and go-app's test engine, where the tests drive the page.
 func (p *ModelPage) OnPreRender(ctx app.Context) { p.pageCtx = ctx }
-func (p *ModelPage) OnDismount()             { p.mounted = false }
+func (p *ModelPage) OnDismount()                 { p.mounted = false }
 
 func (p *ModelPage) OnNav(ctx app.Context) {
 	if !app.IsClient {

@@ -162,7 +162,9 @@ func TestModelChoiceShared(t *testing.T) {
 	defer resetModel()
 	tp := &TrainPage{}
 	tp.OnInit()
-	updateModel(app.Context{}, func(m *ModelChoice) { m.Arch, m.WidthDiv, m.Head, m.Size, m.Freeze, m.FreezeUpTo = "resnet34", 2, "notebook", 64, "up-to", "layer3" })
+	updateModel(app.Context{}, func(m *ModelChoice) {
+		m.Arch, m.WidthDiv, m.Head, m.Size, m.Freeze, m.FreezeUpTo = "resnet34", 2, "notebook", 64, "up-to", "layer3"
+	})
 	s := tp.settings()
 	if s.Arch != "resnet34" || s.WidthDiv != 2 || s.Head != "notebook" || s.Size != 64 || s.Freeze != "conv1,layer1,layer2,layer3" || s.HeadOnly {
 		t.Errorf("settings %+v", s)
