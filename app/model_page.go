@@ -131,10 +131,9 @@ func (p *ModelPage) described(ctx app.Context, seq int, d *msg.ModelDescription,
 	}
 	p.desc = d
 	updateModel(ctx, func(m *ModelChoice) {
-		if d.Weights != nil && d.Weights.Err == "" {
-			// Taken from the file (or the same already).
-			m.Arch, m.WidthDiv, m.Head = d.Arch, d.WidthDiv, d.Head
-		}
+		// The network described (the weights file's, when taken from
+		// it) is the one chosen: the form shows what the summary does.
+		m.Arch, m.WidthDiv, m.Head = d.Arch, d.WidthDiv, d.Head
 		m.WeightsErr = ""
 		if d.Weights != nil {
 			m.WeightsErr = d.Weights.Err

@@ -96,7 +96,10 @@ func (p *TrainPage) renderForm() app.UI {
 	}
 	set := func(f func(m *ModelChoice)) { updateModel(p.pageCtx, f) }
 	weightsNote := "safetensors or PyTorch .pth under torchvision's names; fc is replaced when the class count differs"
-	if m.WeightsName != "" {
+	switch {
+	case m.WeightsName != "" && m.WeightsErr != "":
+		weightsNote = "picked: " + m.WeightsName + ", which does not fit this network (the Model page says why)"
+	case m.WeightsName != "":
 		weightsNote = "picked: " + m.WeightsName + " (checked on the Model page). " + weightsNote
 	}
 	return app.Form().ID("gr-train-form").Class("gr-form").OnSubmit(func(ctx app.Context, e app.Event) { e.PreventDefault() }).Body(

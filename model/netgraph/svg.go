@@ -159,8 +159,9 @@ func SVG(net *resnet.Net, layers []resnet.Layer) string {
 		}
 		fmt.Fprintf(&b, `<g class="gr-block" data-block="%s"><rect x="%d" y="%d" width="%d" height="%d" rx="8" fill="none" stroke="#999" stroke-dasharray="5,3"/>`,
 			blk, margin-clusterPad, top-clusterPad-4, right+boxW-margin+2*clusterPad, bottom-top+boxH+2*clusterPad+4)
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-family="Helvetica, Arial, sans-serif" font-size="11" fill="#666" text-anchor="end">%s</text></g>`,
-			margin+boxW+colGap-12, top+4, blk)
+		// The label in the cluster's top right corner, above the boxes.
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-family="Helvetica, Arial, sans-serif" font-size="10" fill="#666" text-anchor="end">%s</text></g>`,
+			right+boxW+clusterPad-6, top-3, blk)
 	}
 
 	// The edges: straight down the main path; shortcuts grey, around the
