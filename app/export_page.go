@@ -28,10 +28,24 @@ type ExportPage struct {
 	notice      string
 	noticeState string // "working", "done", "error"
 
+	// pageCtx is the page's own context: the answers of the workers are
+	// dispatched to it, not to the clicked button's, which the redraw
+	// that says "working" may replace (go-app drops a dispatch whose
+	// element is gone).
 	pageCtx app.Context
+	mounted bool
 }
 
-func (p *ExportPage) OnMount(ctx app.Context) { p.pageCtx = ctx }
+func (p *ExportPage) OnMount(ctx app.Context) { p.pageCtx, p.mounted = ctx, true }
+func (p *ExportPage) OnDismount()             { p.mounted = false }
+
+// own returns the page's context for work started by a handler.
+func (p *ExportPage) own(ctx app.Context) app.Context {
+	if p.mounted {
+		return p.pageCtx
+	}
+	return ctx
+}
 
 // OnPreRender keeps the context where nothing mounts: the server's
 // prerendering and go-app's test engine, where the tests drive the page.
@@ -94,6 +108,7 @@ func (p *ExportPage) export(ctx app.Context, id, format string) {
 		}
 	}
 	p.say("working", fmt.Sprintf("A worker is writing %s as %s…", name, format))
+	ctx = p.own(ctx)
 	ctx.Async(func() {
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
@@ -115,6 +130,7 @@ func (p *ExportPage) historyCSV(ctx app.Context, id string) {
 		p.say("error", "the browser's storage is not available")
 		return
 	}
+	ctx = p.own(ctx)
 	ctx.Async(func() {
 		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -144,9 +160,9 @@ func (p *ExportPage) Render() app.UI {
 			"PyTorch with load_state_dict and in goresnet's commands as --weights); ONNX is the network in eval mode, batch norms folded into the "+
 			"convolutions (input \"input\": N×3×S×S float32, ImageNet-normalised; output \"logits\"), for onnxruntime, Netron and the like. "+
 			"The conversion runs in a worker, as goresnet export does."),
-		app.If(p.notice != "", func() app.UI {
-			return app.P().ID("gr-export-notice").DataSet("state", p.noticeState).Class(map[string]string{"error": "gr-error"}[p.noticeState]).Text(p.notice)
-		}),
+		// Always there (empty when there is nothing to say), so the
+		// tables below keep their place in the tree.
+		app.P().ID("gr-export-notice").DataSet("state", p.noticeState).Class(map[string]string{"error": "gr-error"}[p.noticeState]).Text(p.notice),
 		app.If(p.storeErr != "", func() app.UI { return app.P().ID("gr-export-error").Class("gr-error").Text(p.storeErr) }),
 		p.renderCheckpoints(),
 		p.renderRuns(),

@@ -108,6 +108,11 @@ func (p *ModelPage) describe(ctx app.Context, fromWeights bool) {
 	}
 	m := currentModel()
 	req := p.describeRequest(m, fromWeights)
+	if p.mounted {
+		// The page's own context: the element whose handler started this
+		// may be replaced by the redraw before the answer comes.
+		ctx = p.pageCtx
+	}
 	p.seq++
 	seq := p.seq
 	p.pending, p.descErr = true, ""
