@@ -117,7 +117,7 @@ func TestBrowserModelExport(t *testing.T) {
 	if layers != len(native) || boxes != layers {
 		t.Errorf("%d layers in the table, %d boxes in the graph (resnet18 has %d)", layers, boxes, len(native))
 	}
-	b.screenshot("model")
+	b.screenshot("model-weights")
 
 	// The Train page trains that choice, from those weights.
 	b.do(chromedp.Click("#gr-nav-train", chromedp.NodeVisible))
@@ -248,7 +248,7 @@ func TestBrowserModelExport(t *testing.T) {
 			t.Errorf("the CSV's last loss %s, the checkpoint's %v", rows[2][1], last)
 		}
 	}
-	b.screenshot("export")
+	b.screenshot("export-downloads")
 
 	// ResNet-50 for ImageNet: torchvision's count.
 	b.do(chromedp.Click("#gr-nav-model", chromedp.NodeVisible))
