@@ -197,7 +197,9 @@ func exportCheckpoint(m msg.Message) (*msg.ExportResult, []byte, error) {
 			return nil, nil, err
 		}
 		out = buf.Bytes()
-		res.Name = base + ".safetensors"
+		// Not the checkpoint's own name: that file also holds the
+		// optimizer's state, this one only the weights.
+		res.Name = base + "-weights.safetensors"
 		res.Summary = fmt.Sprintf("%s, %d classes: %d tensors under torchvision's names (%s parameters)", net.Config.Arch, net.Config.Classes,
 			len(net.State()), netgraph.Commas(total))
 	case "onnx":

@@ -132,7 +132,7 @@ func TestExportCheckpoint(t *testing.T) {
 
 	rep, bufs := handle(newRequest(t, msg.CheckpointExport, msg.CheckpointExportRequest{Checkpoint: "run1/epoch-002", Name: "epoch-002.safetensors", Format: "safetensors"}), &inbox{})
 	res := decode[msg.ExportResult](t, rep)
-	if res.Name != "epoch-002.safetensors" || len(bufs) != 1 || bufs[0].Name != "file" || res.Bytes != len(bufs[0].Data) {
+	if res.Name != "epoch-002-weights.safetensors" || len(bufs) != 1 || bufs[0].Name != "file" || res.Bytes != len(bufs[0].Data) {
 		t.Fatalf("%+v, %d buffers", res, len(bufs))
 	}
 	f, err := weights.Parse(bufs[0].Data, res.Name)
