@@ -263,6 +263,15 @@ func TestBrowserModelExport(t *testing.T) {
 		t.Errorf("the ResNet-50 graph has %d boxes, want 176", n)
 	}
 	b.screenshot("model-resnet50")
+
+	// The choice is remembered across a reload (the weights file is not:
+	// a File cannot be kept).
+	b.do(chromedp.Reload())
+	b.waitFor("the model page after a reload", pageReady("/model")+` && document.querySelector("#gr-model-totals")?.dataset.total === "25557032"`, 120*time.Second)
+	after := eval[[]string](b, `["arch", "width", "size", "classes"].map((f) => document.querySelector("#gr-m-" + f).value)`)
+	if !slices.Equal(after, []string{"resnet50", "1", "224", "1000"}) {
+		t.Errorf("after a reload the model page shows %v", after)
+	}
 	t.Logf("TestBrowserModelExport took %v", time.Since(t0).Round(time.Millisecond))
 }
 
