@@ -69,6 +69,14 @@ func (p *TrainPage) checkField(id, label string, value bool, set func(bool)) app
 	)
 }
 
+// The network's options, shared by the Train form and the Model page.
+var (
+	archOptions   = opts("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
+	widthOptions  = []option{{"1", "full"}, {"2", "1/2"}, {"4", "1/4"}, {"8", "1/8"}, {"16", "1/16"}}
+	headOptions   = []option{{"standard", "standard (global average pool, fc)"}, {"notebook", "the notebook's (2x2 average pool, dropout, dense)"}}
+	freezeOptions = []option{{"full", "all of them"}, {"up-to", "freeze the stem up to a layer"}, {"head", "head only (features cached when not augmenting)"}}
+)
+
 func (p *TrainPage) renderForm() app.UI {
 	f := &p.form
 	s := &f.S
@@ -80,28 +88,40 @@ func (p *TrainPage) renderForm() app.UI {
 	for k := 1; k <= max(workers, f.Workers); k++ {
 		workerOpts = append(workerOpts, option{strconv.Itoa(k), strconv.Itoa(k)})
 	}
-	size := s.Size
+	// The network is the Model page's choice (shared: both pages edit it).
+	m := currentModel()
+	size := m.Size
 	if size == 0 && p.manifest != nil {
 		size = p.manifest.Image.Height
+	}
+	set := func(f func(m *ModelChoice)) { updateModel(p.pageCtx, f) }
+	weightsNote := "safetensors or PyTorch .pth under torchvision's names; fc is replaced when the class count differs"
+	switch {
+	case m.WeightsName != "" && m.WeightsErr != "":
+		weightsNote = "picked: " + m.WeightsName + ", which does not fit this network (the Model page says why)"
+	case m.WeightsName != "":
+		weightsNote = "picked: " + m.WeightsName + " (checked on the Model page). " + weightsNote
 	}
 	return app.Form().ID("gr-train-form").Class("gr-form").OnSubmit(func(ctx app.Context, e app.Event) { e.PreventDefault() }).Body(
 		app.FieldSet().Body(
 			app.Legend().Text("Model"),
-			p.selectField("arch", "Architecture", "", s.Arch, opts("resnet18", "resnet34", "resnet50", "resnet101", "resnet152"), func(v string) { s.Arch = v }),
-			p.selectField("width", "Width", "1/8 and 1/16 are small, fast networks for trying things", strconv.Itoa(s.WidthDiv),
-				[]option{{"1", "full"}, {"2", "1/2"}, {"4", "1/4"}, {"8", "1/8"}, {"16", "1/16"}},
-				func(v string) { s.WidthDiv, _ = strconv.Atoi(v) }),
-			p.selectField("head", "Head", "", s.Head, []option{{"standard", "standard (global average pool, fc)"}, {"notebook", "the notebook's (pool, dropout, dense)"}},
-				func(v string) { s.Head = v }),
-			p.intField("size", "Input size", "a multiple of 32; the dataset's size by default", size, 32, func(v int) { s.Size = v }),
-			p.field("weights", "Pretrained weights", "safetensors or PyTorch .pth under torchvision's names; fc is replaced when the class count differs",
+			app.P().Class("gr-note").Body(app.Text("The same choices as on the "), app.A().Href("/model").Text("Model page"),
+				app.Text(", which shows the network's summary and graph and checks pretrained weights.")),
+			p.selectField("arch", "Architecture", "", m.Arch, archOptions, func(v string) { set(func(m *ModelChoice) { m.Arch, m.WeightsErr = v, "" }) }),
+			p.selectField("width", "Width", "1/8 and 1/16 are small, fast networks for trying things", strconv.Itoa(m.WidthDiv), widthOptions,
+				func(v string) { set(func(m *ModelChoice) { m.WidthDiv, _ = strconv.Atoi(v); m.WeightsErr = "" }) }),
+			p.selectField("head", "Head", "", m.Head, headOptions, func(v string) { set(func(m *ModelChoice) { m.Head = v }) }),
+			p.intField("size", "Input size", "a multiple of 32; the dataset's size by default", size, 32, func(v int) { set(func(m *ModelChoice) { m.Size = v }) }),
+			p.field("weights", "Pretrained weights", weightsNote,
 				app.Input().Type("file").ID("gr-f-weights").Accept(".safetensors,.pth,.pt").Disabled(p.busy()).
-					OnChange(func(ctx app.Context, e app.Event) { f.Weights, f.WeightsFor = pickedFile("gr-f-weights") })),
-			p.selectField("freeze", "Layers that learn", "frozen layers keep their batch norms in eval mode", f.Freeze,
-				[]option{{"full", "all of them"}, {"up-to", "freeze the stem up to a layer"}, {"head", "head only (features cached when not augmenting)"}},
-				func(v string) { f.Freeze = v }),
-			app.If(f.Freeze == "up-to", func() app.UI {
-				return p.selectField("freeze-up-to", "Freeze up to", "", f.FreezeUpTo, opts(freezeGroups...), func(v string) { f.FreezeUpTo = v })
+					OnChange(func(ctx app.Context, e app.Event) {
+						file, name := pickedFile("gr-f-weights")
+						set(func(m *ModelChoice) { m.Weights, m.WeightsName, m.WeightsErr = file, name, "" })
+					})),
+			p.selectField("freeze", "Layers that learn", "frozen layers keep their batch norms in eval mode", m.Freeze, freezeOptions,
+				func(v string) { set(func(m *ModelChoice) { m.Freeze = v }); p.formRev++; p.redraw() }),
+			app.If(m.Freeze == "up-to", func() app.UI {
+				return p.selectField("freeze-up-to", "Freeze up to", "", m.FreezeUpTo, opts(freezeGroups...), func(v string) { set(func(m *ModelChoice) { m.FreezeUpTo = v }) })
 			}),
 		),
 		app.FieldSet().Body(

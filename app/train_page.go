@@ -64,14 +64,12 @@ type TrainPage struct {
 // thread stays idle while the workers compute.
 const progressEvery = 500 * time.Millisecond
 
-// trainForm is the settings being edited.
+// trainForm is the settings being edited; the network's (architecture,
+// width, head, input size, freezing, weights) are the app's ModelChoice,
+// which the Model page edits too.
 type trainForm struct {
-	S          runspec.Settings
-	Workers    int
-	Freeze     string // "full", "up-to", "head"
-	FreezeUpTo string // the last frozen group with "up-to"
-	Weights    any    // the picked pretrained weights file (a File in the browser)
-	WeightsFor string // its name
+	S       runspec.Settings
+	Workers int
 }
 
 // datasetKey is where the chosen dataset is remembered (localStorage).
@@ -79,9 +77,9 @@ const datasetKey = "goresnet.dataset"
 
 func defaultForm(workers int) trainForm {
 	s := runspec.DefaultSettings()
-	s.Arch, s.WidthDiv, s.Epochs, s.Batch, s.LR, s.Schedule = "resnet18", 8, 5, 32, 0.05, "cosine"
+	s.Epochs, s.Batch, s.LR, s.Schedule = 5, 32, 0.05, "cosine"
 	s.SaveBest = "val_accuracy"
-	return trainForm{S: s, Workers: max(1, workers), Freeze: "full", FreezeUpTo: "layer2"}
+	return trainForm{S: s, Workers: max(1, workers)}
 }
 
 // OnInit fills the form with the defaults (before the first render, on
@@ -159,6 +157,7 @@ func (p *TrainPage) OnNav(ctx app.Context) {
 	if !app.IsClient {
 		return
 	}
+	loadModel(ctx)
 	name := ctx.Page().URL().Query().Get("dataset")
 	if name == "" {
 		ctx.LocalStorage().Get(datasetKey, &name)
@@ -202,7 +201,6 @@ func (p *TrainPage) fitFormToDataset() {
 	default:
 		p.form.S.ValSplit = "none"
 	}
-	p.form.S.Size = 0
 }
 
 // refresh reads the runs and checkpoints from the browser's storage.
@@ -333,29 +331,35 @@ func (p *TrainPage) apply(ctx app.Context, e TrainEvent) {
 	}
 }
 
-// settings are the form's settings as a run's.
+// settings are the form's settings as a run's, with the Model page's
+// network.
 func (p *TrainPage) settings() runspec.Settings {
 	s := p.form.S
 	s.Data = "/data/" + p.dataset + "/"
 	s.Replicas = p.form.Workers
-	s.HeadOnly, s.Freeze = false, ""
-	switch p.form.Freeze {
+	m := currentModel()
+	s.Arch, s.WidthDiv, s.Head, s.Size = m.Arch, m.WidthDiv, m.Head, m.Size
+	s.HeadOnly, s.Freeze = m.freezeSettings()
+	s.Weights = m.WeightsName
+	return s
+}
+
+// freezeSettings are the choice's freezing as the train settings say it.
+func (m ModelChoice) freezeSettings() (headOnly bool, freeze string) {
+	switch m.Freeze {
 	case "head":
-		s.HeadOnly = true
+		return true, ""
 	case "up-to":
 		var fr []string
 		for _, u := range freezeGroups {
 			fr = append(fr, u)
-			if u == p.form.FreezeUpTo {
+			if u == m.FreezeUpTo {
 				break
 			}
 		}
-		s.Freeze = strings.Join(fr, ",")
+		return false, strings.Join(fr, ",")
 	}
-	if p.form.WeightsFor != "" {
-		s.Weights = p.form.WeightsFor
-	}
-	return s
+	return false, ""
 }
 
 var freezeGroups = []string{"conv1", "layer1", "layer2", "layer3", "layer4"}
@@ -389,7 +393,8 @@ func (p *TrainPage) start(ctx app.Context, resume *storage.Run, from *storage.Ch
 	default:
 		s.Run = storage.NewRunID(time.Now())
 		s.Settings = p.settings()
-		s.Weights, s.WeightsName = p.form.Weights, p.form.WeightsFor
+		m := currentModel()
+		s.Weights, s.WeightsName = m.Weights, m.WeightsName
 		run = &storage.Run{ID: s.Run, Created: time.Now(), Dataset: p.dataset, Settings: s.Settings, State: storage.StateTraining}
 	}
 	if err := s.Settings.Check(); err != nil {
@@ -400,13 +405,16 @@ func (p *TrainPage) start(ctx app.Context, resume *storage.Run, from *storage.Ch
 	if resume != nil || from != nil {
 		// The form shows the settings the run goes on with.
 		p.form.S = s.Settings
-		p.form.Freeze = "full"
-		if s.Settings.HeadOnly {
-			p.form.Freeze = "head"
-		} else if s.Settings.Freeze != "" {
-			fr := strings.Split(s.Settings.Freeze, ",")
-			p.form.Freeze, p.form.FreezeUpTo = "up-to", fr[len(fr)-1]
-		}
+		updateModel(p.pageCtx, func(m *ModelChoice) {
+			m.Arch, m.WidthDiv, m.Head, m.Size = s.Settings.Arch, max(1, s.Settings.WidthDiv), s.Settings.Head, s.Settings.Size
+			m.Freeze = "full"
+			if s.Settings.HeadOnly {
+				m.Freeze = "head"
+			} else if s.Settings.Freeze != "" {
+				fr := strings.Split(s.Settings.Freeze, ",")
+				m.Freeze, m.FreezeUpTo = "up-to", fr[len(fr)-1]
+			}
+		})
 		p.formRev++
 	}
 	p.run, p.history, p.live, p.progress, p.info, p.phase, p.err, p.largest = s.Run, nil, nil, nil, nil, "starting", "", 0
@@ -459,7 +467,7 @@ func (p *TrainPage) resumable() *storage.Run {
 
 func (p *TrainPage) Render() app.UI {
 	p.OnInit()
-	size := p.form.S.Size
+	size := currentModel().Size
 	if size == 0 && p.manifest != nil {
 		size = p.manifest.Image.Height
 	}

@@ -40,6 +40,7 @@ func main() {
 			return nil
 		}))
 		js.Global().Set("goresnetDebug", debug)
+		webapp.SetModels(trainer.NewModels(pool))
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		db, err := storage.Open(ctx)
 		cancel()
