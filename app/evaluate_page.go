@@ -224,27 +224,24 @@ func (p *EvaluatePage) renderForm() app.UI {
 		app.If(p.indexErr != "", func() app.UI {
 			return app.P().ID("gr-eval-index-error").Class("gr-error").Text("Could not read the server's datasets: " + p.indexErr)
 		}),
-		app.Label().For("gr-eval-checkpoint").Text("Checkpoint"),
-		app.Select().ID("gr-eval-checkpoint").OnChange(func(ctx app.Context, e app.Event) {
+		app.Span().Class("gr-field").Body(app.Label().For("gr-eval-checkpoint").Text("Checkpoint"), app.Select().ID("gr-eval-checkpoint").OnChange(func(ctx app.Context, e app.Event) {
 			p.checkpoint = ctx.JSSrc().Get("value").String()
 		}).Body(app.Range(cks).Slice(func(i int) app.UI {
 			return app.Option().Value(cks[i].ID).Selected(cks[i].ID == p.checkpoint).Text(p.models.label(cks[i]))
-		})),
-		app.Label().For("gr-eval-dataset").Text("Dataset"),
-		app.Select().ID("gr-eval-dataset").OnChange(func(ctx app.Context, e app.Event) {
+		}))),
+		app.Span().Class("gr-field").Body(app.Label().For("gr-eval-dataset").Text("Dataset"), app.Select().ID("gr-eval-dataset").OnChange(func(ctx app.Context, e app.Event) {
 			p.dataset = ctx.JSSrc().Get("value").String()
 			p.pickSplit()
 		}).Body(app.Range(datasets).Slice(func(i int) app.UI {
 			d := datasets[i]
 			return app.Option().Value(d.Name).Selected(d.Name == p.dataset).Text(fmt.Sprintf("%s (%d classes)", d.Name, d.Classes))
-		})),
-		app.Label().For("gr-eval-split").Text("Split"),
-		app.Select().ID("gr-eval-split").OnChange(func(ctx app.Context, e app.Event) {
+		}))),
+		app.Span().Class("gr-field").Body(app.Label().For("gr-eval-split").Text("Split"), app.Select().ID("gr-eval-split").OnChange(func(ctx app.Context, e app.Event) {
 			p.split = ctx.JSSrc().Get("value").String()
 		}).Body(app.Range(splits).Slice(func(i int) app.UI {
 			sp := splits[i]
 			return app.Option().Value(sp.Name).Selected(sp.Name == p.split).Text(fmt.Sprintf("%s (%d examples)", sp.Name, sp.Count))
-		})),
+		}))),
 		app.Button().ID("gr-eval-run").Text("Evaluate").Disabled(why != "" || p.running || p.busy != "").
 			OnClick(func(ctx app.Context, e app.Event) { p.run(ctx) }),
 		app.If(why != "" && p.models.loaded, func() app.UI { return app.P().ID("gr-eval-why").Class("gr-hint").Text(why) }),

@@ -111,10 +111,10 @@ func (l modelList) label(ck storage.Checkpoint) string {
 		parts = append(parts, fmt.Sprintf("epoch %d", ck.Epoch))
 	}
 	if ck.Arch != "" {
-		parts = append(parts, fmt.Sprintf("%s, %d classes, %dx%d", ck.Arch, ck.Classes, ck.Size, ck.Size))
+		parts = append(parts, fmt.Sprintf("%s %dx%d, %d classes", ck.Arch, ck.Size, ck.Size, ck.Classes))
 	}
 	if ck.Metrics != nil && ck.Metrics.HasVal {
-		parts = append(parts, fmt.Sprintf("val. accuracy %.1f%%", 100*ck.Metrics.ValAccuracy))
+		parts = append(parts, fmt.Sprintf("val. acc. %.1f%%", 100*ck.Metrics.ValAccuracy))
 	}
 	var marks []string
 	if ck.ID == l.current {

@@ -134,7 +134,7 @@ func TestEvaluatePage(t *testing.T) {
 		t.Fatalf("chose %q on %s/%s, want the current model on pets/test", p.checkpoint, p.dataset, p.split)
 	}
 	html := render(t, p)
-	mustContain(t, html, `id="gr-eval-checkpoint"`, "val. accuracy 87.5% (current model, best)",
+	mustContain(t, html, `id="gr-eval-checkpoint"`, "resnet18 32x32, 3 classes · val. acc. 87.5% (current model, best)",
 		"(imported)", "test (8 examples)</option>", "digits (10 classes)")
 	if disabled(startTag(html, "gr-eval-run")) {
 		t.Errorf("Evaluate is disabled: %q %s", p.problem(), startTag(html, "gr-eval-run"))

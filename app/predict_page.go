@@ -183,8 +183,12 @@ func (p *PredictPage) Render() app.UI {
 			"the camera. A worker prepares it as the training pictures were (turned upright by its EXIF orientation, resized "+
 			"with padding to the model's input size, normalised as the checkpoint says) and runs the network. Nothing is "+
 			"uploaded, and it works offline: the model is in the browser's storage."),
-		app.If(p.models.err != "", func() app.UI { return app.P().Class("gr-error").Text(p.models.err) }),
-		app.If(p.models.loaded && len(cks) == 0, func() app.UI {
+		// Messages that come and go sit in containers that are always
+		// there: go-app matches children by position, and an element
+		// shifted by one appearing is replaced, which would lose the
+		// camera's stream (video) and frame (canvas).
+		app.Div().Body(app.If(p.models.err != "", func() app.UI { return app.P().Class("gr-error").Text(p.models.err) })),
+		app.Div().Body(app.If(p.models.loaded && len(cks) == 0, func() app.UI {
 			return app.P().ID("gr-predict-nomodel").Class("gr-notice").Body(
 				app.Text("There is no stored model yet: train one on the "),
 				app.A().Href("/train").Text("Train page"),
@@ -192,17 +196,16 @@ func (p *PredictPage) Render() app.UI {
 				app.Code().Text("goresnet train"),
 				app.Text(")."),
 			)
-		}),
+		})),
 		app.Div().Class("gr-pick").Body(
-			app.Label().For("gr-predict-checkpoint").Text("Model"),
-			app.Select().ID("gr-predict-checkpoint").OnChange(func(ctx app.Context, e app.Event) {
+			app.Span().Class("gr-field").Body(app.Label().For("gr-predict-checkpoint").Text("Model"), app.Select().ID("gr-predict-checkpoint").OnChange(func(ctx app.Context, e app.Event) {
 				p.checkpoint = ctx.JSSrc().Get("value").String()
 				p.result = nil
 			}).Body(app.Range(cks).Slice(func(i int) app.UI {
 				return app.Option().Value(cks[i].ID).Selected(cks[i].ID == p.checkpoint).Text(p.models.label(cks[i]))
-			})),
+			}))),
 		),
-		app.If(p.busy != "", func() app.UI { return app.P().ID("gr-predict-busy").Class("gr-notice").Text(p.busy) }),
+		app.Div().Body(app.If(p.busy != "", func() app.UI { return app.P().ID("gr-predict-busy").Class("gr-notice").Text(p.busy) })),
 		app.Div().ID("gr-predict-inputs").Class("gr-predict-inputs").Body(
 			app.Div().ID("gr-predict-drop").Class("gr-drop").
 				OnDragOver(func(ctx app.Context, e app.Event) { e.PreventDefault() }).
@@ -233,20 +236,26 @@ func (p *PredictPage) Render() app.UI {
 						}),
 					)
 				}),
-				app.If(p.camera != "", func() app.UI { return app.P().ID("gr-camera-error").Class("gr-error").Text(p.camera) }),
 				app.Video().ID(cameraVideo).Class("gr-video").Hidden(!p.cameraOn),
+				app.Div().Body(app.If(p.camera != "", func() app.UI { return app.P().ID("gr-camera-error").Class("gr-error").Text(p.camera) })),
 			),
 		),
-		app.If(p.err != "", func() app.UI { return app.P().ID("gr-predict-error").Class("gr-error").Text(p.err) }),
-		app.If(p.running, func() app.UI {
-			return app.P().ID("gr-predict-running").Text("Classifying " + p.pictureFor + " in a worker…")
-		}),
-		app.Div().ID("gr-predict-output").Class("gr-predict-output").Body(
-			app.If(p.preview != "", func() app.UI {
-				return app.Img().ID("gr-predict-preview").Class("gr-preview").Src(p.preview).Alt(p.pictureFor)
+		app.Div().Body(
+			app.If(p.err != "", func() app.UI { return app.P().ID("gr-predict-error").Class("gr-error").Text(p.err) }),
+			app.If(p.running, func() app.UI {
+				return app.P().ID("gr-predict-running").Text("Classifying " + p.pictureFor + " in a worker…")
 			}),
-			// The camera's frame stays in its canvas (drawn by captureFrame).
-			app.Canvas().ID(cameraCanvas).Class("gr-preview").Hidden(!p.fromCamera || p.picture == nil),
+		),
+		app.Div().ID("gr-predict-output").Class("gr-predict-output").Body(
+			// The canvas comes first and is always there: go-app matches
+			// children by position, and a canvas it replaced would lose
+			// the camera's frame that captureFrame drew into it.
+			app.Div().Class("gr-picture").Body(
+				app.Canvas().ID(cameraCanvas).Class("gr-preview").Hidden(!p.fromCamera || p.picture == nil),
+				app.If(p.preview != "", func() app.UI {
+					return app.Img().ID("gr-predict-preview").Class("gr-preview").Src(p.preview).Alt(p.pictureFor)
+				}),
+			),
 			app.If(p.result != nil, p.renderResult),
 		),
 	)
