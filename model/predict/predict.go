@@ -18,9 +18,10 @@ import (
 	"github.com/goresnet/goresnet/model/train"
 )
 
-// MaxPixels bounds a picture's declared size before decoding (a camera's
-// 12 MP photo passes; a decompression bomb does not).
-const MaxPixels = 100 << 20
+// MaxPixels bounds a picture's declared size before decoding, as the
+// importer's default does (a camera's 48 MP photo passes; a decompression
+// bomb does not).
+const MaxPixels = imageio.DefaultMaxPixels
 
 // Score is one class's probability.
 type Score struct {
