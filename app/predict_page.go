@@ -177,7 +177,16 @@ func (p *PredictPage) shoot(ctx uiContext) {
 
 func (p *PredictPage) Render() app.UI {
 	cks := p.models.checkpoints
-	return layout("/predict",
+	// The whole page takes a dropped picture: a picture dropped beside
+	// the drop zone would otherwise make the browser leave the app to
+	// show it.
+	return layout("/predict", app.Div().ID("gr-predict-area").
+		OnDragOver(func(ctx app.Context, e app.Event) { e.PreventDefault() }).
+		OnDrop(func(ctx app.Context, e app.Event) {
+			e.PreventDefault()
+			f, name := droppedFile(e)
+			p.classify(ctx, f, name, false)
+		}).Body(
 		app.H1().Text("Predict"),
 		app.P().Text("Classify a picture with a model kept in this browser: drop a picture on the page, pick a file, or take one with "+
 			"the camera. A worker prepares it as the training pictures were (turned upright by its EXIF orientation, resized "+
@@ -207,13 +216,7 @@ func (p *PredictPage) Render() app.UI {
 		),
 		app.Div().Body(app.If(p.busy != "", func() app.UI { return app.P().ID("gr-predict-busy").Class("gr-notice").Text(p.busy) })),
 		app.Div().ID("gr-predict-inputs").Class("gr-predict-inputs").Body(
-			app.Div().ID("gr-predict-drop").Class("gr-drop").
-				OnDragOver(func(ctx app.Context, e app.Event) { e.PreventDefault() }).
-				OnDrop(func(ctx app.Context, e app.Event) {
-					e.PreventDefault()
-					f, name := droppedFile(e)
-					p.classify(ctx, f, name, false)
-				}).Body(
+			app.Div().ID("gr-predict-drop").Class("gr-drop").Body(
 				app.P().Text("Drop a picture here (JPEG, PNG, GIF or WebP)"),
 				app.P().Body(
 					app.Label().For("gr-predict-file").Text("or pick a file: "),
@@ -258,7 +261,7 @@ func (p *PredictPage) Render() app.UI {
 			),
 			app.If(p.result != nil, p.renderResult),
 		),
-	)
+	))
 }
 
 func (p *PredictPage) renderResult() app.UI {
