@@ -101,6 +101,58 @@ func TestBrowserEvaluatePredict(t *testing.T) {
 	compareMetrics(t, "online", got, want)
 	b.screenshot("evaluate")
 
+	// Beside training: with
+	// fewer training workers than the pool has, the last one evaluates
+	// while the others train; with all of them training, Evaluate and
+	// Predict say that they wait and send nothing.
+	pool := eval[int](b, `+document.querySelector("#gr-status-workers").textContent.match(/(\d+) ready/)[1]`)
+	startTraining := func(workers int) {
+		t.Helper()
+		b.do(chromedp.Click("#gr-nav-train", chromedp.NodeVisible))
+		b.waitFor("the train page", pageReady("/train")+` && !document.querySelector("#gr-train-start").disabled`, 30*time.Second)
+		h.setField("workers", fmt.Sprint(workers))
+		h.setField("epochs", "50")
+		b.do(chromedp.Click("#gr-train-start", chromedp.NodeVisible))
+		b.waitFor("training", `document.querySelector("#gr-progress")?.dataset.step >= 1`, 90*time.Second)
+	}
+	stopTraining := func() {
+		t.Helper()
+		b.do(chromedp.Click("#gr-nav-train", chromedp.NodeVisible))
+		b.waitFor("the train page", pageReady("/train"), 30*time.Second)
+		b.do(chromedp.Click("#gr-train-stop", chromedp.NodeVisible))
+		b.waitFor("training to stop", `["stopped", "done", "failed"].includes(document.querySelector("#gr-train-phase").dataset.phase)`, 90*time.Second)
+	}
+	chooseImported := `(() => { const s = document.querySelector("#gr-eval-checkpoint"); const o = [...s.options].find((o) => o.value.startsWith("import/"));
+		s.value = o.value; s.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`
+	if pool >= 2 {
+		startTraining(pool - 1)
+		b.do(chromedp.Click("#gr-nav-evaluate", chromedp.NodeVisible))
+		b.waitFor("the evaluate page while training", pageReady("/evaluate")+` && document.querySelectorAll("#gr-eval-checkpoint option").length > 0`, 30*time.Second)
+		eval[bool](b, chooseImported)
+		b.waitFor("a free worker", `!document.querySelector("#gr-eval-run").disabled && !document.querySelector("#gr-eval-busy")`, 30*time.Second)
+		b.do(chromedp.Click("#gr-eval-run", chromedp.NodeVisible))
+		b.waitFor("the evaluation while training", `!!document.querySelector("#gr-eval-result") || !!document.querySelector("#gr-eval-error")`, 120*time.Second)
+		if e := eval[string](b, `document.querySelector("#gr-eval-error")?.textContent || ""`); e != "" {
+			t.Fatalf("while training: %s", e)
+		}
+		during := pageMetrics(b)
+		t.Logf("while %d of %d workers train, the last one evaluates: loss %.6f, top-1 %.4f", pool-1, pool, during.Loss, during.Top1)
+		compareMetrics(t, "while training", during, want)
+		stopTraining()
+	}
+	startTraining(pool)
+	b.do(chromedp.Click("#gr-nav-evaluate", chromedp.NodeVisible))
+	b.waitFor("the evaluate page waits", pageReady("/evaluate")+` && !!document.querySelector("#gr-eval-busy") && document.querySelector("#gr-eval-run").disabled && document.querySelectorAll("#gr-eval-split option").length > 0`, 30*time.Second)
+	if msg := eval[string](b, `document.querySelector("#gr-eval-busy").textContent`); !strings.Contains(msg, "waits until training ends") {
+		t.Errorf("the busy notice: %q", msg)
+	}
+	b.screenshot("evaluate-waits")
+	b.do(chromedp.Click("#gr-nav-predict", chromedp.NodeVisible))
+	b.waitFor("the predict page waits", pageReady("/predict")+` && !!document.querySelector("#gr-predict-busy")`, 30*time.Second)
+	stopTraining()
+	b.do(chromedp.Click("#gr-nav-evaluate", chromedp.NodeVisible))
+	b.waitFor("the evaluate page free again", pageReady("/evaluate")+` && !document.querySelector("#gr-eval-busy") && document.querySelectorAll("#gr-eval-checkpoint option").length > 0`, 30*time.Second)
+
 	// Offline: once the service worker has cached the app, stop the server.
 	b.waitFor("the service worker", `navigator.serviceWorker.controller !== null`, 60*time.Second)
 	b.waitFor("the cached app", `caches.keys().then((ks) => Promise.all(ks.filter((k) => k.startsWith("app-")).map((k) => caches.open(k).then((c) => c.match("/web/worker.wasm"))))).then((r) => r.some((x) => !!x))`, 60*time.Second)
@@ -121,7 +173,11 @@ func TestBrowserEvaluatePredict(t *testing.T) {
 	b.do(chromedp.Navigate(h.base + "/predict"))
 	b.waitFor("the predict page offline", pageReady("/predict"), 60*time.Second)
 	b.waitFor("the workers offline", workersReady, 90*time.Second)
-	b.waitFor("the stored model offline", `document.querySelector("#gr-predict-checkpoint")?.value.startsWith("import/")`, 30*time.Second)
+	// The person chooses the imported model (training above made its own
+	// checkpoint the current model).
+	b.waitFor("the stored models offline", `document.querySelectorAll("#gr-predict-checkpoint option").length >= 2`, 30*time.Second)
+	eval[bool](b, strings.ReplaceAll(chooseImported, "gr-eval-checkpoint", "gr-predict-checkpoint"))
+	b.waitFor("the imported model chosen", `document.querySelector("#gr-predict-checkpoint").value.startsWith("import/")`, 10*time.Second)
 	t.Logf("offline: the Predict page and its workers ready in %v", time.Since(t2).Round(time.Millisecond))
 	b.do(chromedp.SetUploadFiles("#gr-predict-file", []string{picture}, chromedp.NodeReady))
 	b.waitFor("the prediction", `!!document.querySelector("#gr-predict-result") || !!document.querySelector("#gr-predict-error")`, 60*time.Second)
@@ -213,7 +269,9 @@ func TestBrowserEvaluatePredict(t *testing.T) {
 	// last, and the test split, whose shards the worker keeps in its
 	// persistent cache: it evaluates with the server stopped too.
 	b.do(chromedp.Click("#gr-nav-evaluate", chromedp.NodeVisible))
-	b.waitFor("the evaluate page offline", pageReady("/evaluate")+` && document.querySelector("#gr-eval-checkpoint")?.value.startsWith("import/") && document.querySelector("#gr-eval-split")?.value === "test" && !document.querySelector("#gr-eval-run").disabled`, 30*time.Second)
+	b.waitFor("the evaluate page offline", pageReady("/evaluate")+` && document.querySelectorAll("#gr-eval-checkpoint option").length >= 2`, 30*time.Second)
+	eval[bool](b, chooseImported)
+	b.waitFor("the imported model offline", `document.querySelector("#gr-eval-checkpoint").value.startsWith("import/") && document.querySelector("#gr-eval-split")?.value === "test" && !document.querySelector("#gr-eval-run").disabled`, 30*time.Second)
 	b.do(chromedp.Click("#gr-eval-run", chromedp.NodeVisible))
 	b.waitFor("the evaluation offline", `!!document.querySelector("#gr-eval-result") || !!document.querySelector("#gr-eval-error")`, 120*time.Second)
 	if e := eval[string](b, `document.querySelector("#gr-eval-error")?.textContent || ""`); e != "" {
@@ -223,6 +281,7 @@ func TestBrowserEvaluatePredict(t *testing.T) {
 	t.Logf("offline, the Evaluate page: loss %.6f, top-1 %.4f, top-5 %.4f on %d", off.Loss, off.Top1, off.Top5, off.N)
 	compareMetrics(t, "offline", off, want)
 	b.screenshot("offline-evaluate")
+
 	t.Logf("TestBrowserEvaluatePredict took %v", time.Since(t0).Round(time.Millisecond))
 }
 
