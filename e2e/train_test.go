@@ -44,9 +44,12 @@ type trainHarness struct {
 	downloads string
 	digits    string
 	console   func() string
+	// stopServer stops the server (to test offline); served is its end.
+	stopServer context.CancelFunc
+	served     chan error
 }
 
-func newTrainHarness(t testing.TB, digits string) *trainHarness {
+func newTrainHarness(t testing.TB, digits string, opts ...chromedp.ExecAllocatorOption) *trainHarness {
 	t.Helper()
 	chromium := chromiumPath()
 	if chromium == "" {
@@ -64,14 +67,15 @@ func newTrainHarness(t testing.TB, digits string) *trainHarness {
 		t.Fatal(err)
 	}
 	srvCtx, stopServer := context.WithCancel(context.Background())
-	go srv.Serve(srvCtx, ln)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(srvCtx, ln) }()
 	t.Cleanup(stopServer)
 
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.Headless, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
 		chromedp.DisableGPU, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(windowWidth, windowHeight),
-	)
+	}, opts...)...)
 	t.Cleanup(cancelAlloc)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	t.Cleanup(cancelBrowser)
@@ -114,6 +118,7 @@ func newTrainHarness(t testing.TB, digits string) *trainHarness {
 		t.Fatal(err)
 	}
 	h.base = h.browser.base
+	h.stopServer, h.served = stopServer, served
 	return h
 }
 
