@@ -8,11 +8,14 @@ import (
 	"time"
 
 	"github.com/goresnet/goresnet/model/data"
+	"github.com/goresnet/goresnet/worker/msg"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
-// DataPage chooses the pictures to learn from. Now: the datasets the
-// server offers (GET /data/) and the chosen one's manifest (/data?name=N).
+// DataPage chooses the pictures to learn from: the datasets the server
+// offers (GET /data/), the ones imported in this browser from the
+// person's own pictures (data_import.go), and the chosen one's manifest
+// (/data?name=N), class counts and examples.
 type DataPage struct {
 	app.Compo
 
@@ -22,6 +25,30 @@ type DataPage struct {
 	name        string // the chosen dataset (?name=)
 	manifest    *data.Manifest
 	manifestErr string
+
+	local     []LocalDataset // kept in this browser
+	localErr  string
+	localRead bool
+
+	summary    *msg.DatasetSummary // the chosen dataset's counts and examples, from a worker
+	summaryErr string
+	summaryFor string
+
+	imp         importState
+	releaseDrop func()
+}
+
+func (p *DataPage) OnMount(ctx app.Context) {
+	p.releaseDrop = watchDrop(dropID, func(over bool) {
+		ctx.Dispatch(func(app.Context) { p.imp.over = over })
+	}, func(files []PickedFile, err error) { p.dropped(ctx, files, err) })
+}
+
+func (p *DataPage) OnDismount() {
+	if p.releaseDrop != nil {
+		p.releaseDrop()
+		p.releaseDrop = nil
+	}
 }
 
 // fetchTimeout bounds each request the page makes.
@@ -34,6 +61,9 @@ func (p *DataPage) OnNav(ctx app.Context) {
 	}
 	if !app.IsClient {
 		return // the server prerenders the page's frame; the browser fetches
+	}
+	if !p.localRead {
+		p.readLocal(ctx)
 	}
 	if p.index == nil {
 		ctx.Async(func() {
@@ -80,12 +110,15 @@ func (p *DataPage) Render() app.UI {
 			app.Code().Text("goresnet serve --data DIR"),
 			app.Text("; "),
 			app.Code().Text("make run"),
-			app.Text(" serves the built-in digits). Importing your own pictures in the browser (drop a folder with one "+
-				"subfolder per class, decoded and resized in a worker, never uploaded) and the example grid are being built."),
+			app.Text(" serves the built-in digits), or the ones you imported in this browser from your own pictures (below: "+
+				"they never leave this computer)."),
 		),
 		app.H2().Text("Datasets on this server"),
 		p.renderIndex(),
+		app.H2().Text("Your datasets, in this browser"),
+		p.renderLocal(),
 		app.If(p.name != "", p.renderManifest),
+		p.renderImport(),
 	)
 }
 
@@ -145,7 +178,20 @@ func (p *DataPage) renderManifest() app.UI {
 			app.P().Text("Reading its manifest…"),
 		)
 	}
-	return app.Section().ID("gr-manifest").DataSet("name", m.Name).Body(
+	local := p.chosenLocal()
+	sum, sumErr := p.summary, p.summaryErr
+	if p.summaryFor != m.Name {
+		sum, sumErr = nil, ""
+	}
+	var report *msg.ImportReport
+	where := "server"
+	if local != nil {
+		where, report = "local", local.Report
+		if local.Summary != nil {
+			sum, sumErr = local.Summary, ""
+		}
+	}
+	return app.Section().ID("gr-manifest").DataSet("name", m.Name).DataSet("where", where).Body(
 		app.H2().Text(m.Name),
 		app.If(m.Description != "", func() app.UI { return app.P().Text(m.Description) }),
 		app.P().Body(
@@ -181,6 +227,8 @@ func (p *DataPage) renderManifest() app.UI {
 				)
 			})),
 		),
+		p.renderSummary(sum, sumErr),
+		renderReport(report),
 	)
 }
 

@@ -58,7 +58,10 @@ func TestRunImport(t *testing.T) {
 	stored := map[string]map[string][]byte{}
 	req := msg.DatasetImportRequest{Name: "shapes", Size: 12, Seed: 5, TestFraction: 0.2}
 	res, err := runImport(context.Background(), req, fl, func(r msg.ImportProgressReport) { phases = append(phases, r.Phase+":"+r.Split) },
-		func(ctx context.Context, name string, files map[string][]byte) error { stored[name] = files; return nil })
+		func(ctx context.Context, name string, files map[string][]byte) error {
+			stored[name] = files
+			return nil
+		})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +128,10 @@ func TestRunImport(t *testing.T) {
 	bad := importer.NewFileList()
 	bad.Add("x/readme.txt", 5, func() ([]byte, error) { return []byte("hello"), nil })
 	if _, err := runImport(context.Background(), msg.DatasetImportRequest{Name: "none", Size: 12}, bad, func(msg.ImportProgressReport) {},
-		func(ctx context.Context, name string, files map[string][]byte) error { stored[name] = files; return nil }); err == nil || stored["none"] != nil {
+		func(ctx context.Context, name string, files map[string][]byte) error {
+			stored[name] = files
+			return nil
+		}); err == nil || stored["none"] != nil {
 		t.Errorf("nothing importable: err %v", err)
 	}
 }

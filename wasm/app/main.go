@@ -9,6 +9,7 @@ import (
 	"time"
 
 	webapp "github.com/goresnet/goresnet/app"
+	"github.com/goresnet/goresnet/wasm/localdata"
 	"github.com/goresnet/goresnet/wasm/storage"
 	"github.com/goresnet/goresnet/wasm/trainer"
 	"github.com/goresnet/goresnet/wasm/workerpool"
@@ -21,6 +22,7 @@ func main() {
 		pool := workerpool.Start(workerpool.Options{})
 		webapp.SetWorkers(workerpool.AppWorkers{Pool: pool})
 		webapp.SetTraining(trainer.New(pool))
+		webapp.SetLocalData(localdata.New(pool))
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		db, err := storage.Open(ctx)
 		cancel()
