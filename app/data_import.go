@@ -54,6 +54,17 @@ func (p *DataPage) initImport() {
 	}
 }
 
+// pageCtx is the page's own context (from OnMount) in place of a
+// button's: what a button starts is answered later, and a Dispatch on the
+// context of an element that the answer's wait removed from the page
+// (the button itself) would be dropped.
+func (p *DataPage) pageCtx(ctx app.Context) app.Context {
+	if p.mounted {
+		return p.mountCtx
+	}
+	return ctx
+}
+
 // readLocal lists the datasets kept in this browser.
 func (p *DataPage) readLocal(ctx app.Context) {
 	ld := localData()
@@ -92,6 +103,7 @@ func (p *DataPage) chosenLocal() *LocalDataset {
 // asked for with a button: the worker downloads the dataset's shards
 // (the first ones only, for a big dataset) to read them.
 func (p *DataPage) readSummary(ctx app.Context) {
+	ctx = p.pageCtx(ctx)
 	ld, name := localData(), p.name
 	if ld == nil || name == "" || (p.summaryFor == name && p.summaryErr == "") {
 		return
@@ -231,6 +243,7 @@ func (p *DataPage) checkImport() string {
 }
 
 func (p *DataPage) startImport(ctx app.Context) {
+	ctx = p.pageCtx(ctx)
 	if msg := p.checkImport(); msg != "" {
 		p.imp.err = msg
 		return
@@ -267,7 +280,7 @@ func (p *DataPage) startImport(ctx app.Context) {
 				p.imp.err = "The import failed: " + err.Error()
 				return
 			}
-			p.imp.done, p.imp.files, p.imp.nameSet = res, nil, false
+			p.imp.done, p.imp.files, p.imp.nameSet, p.imp.name = res, nil, false, ""
 			clearInput(folderInputID)
 			clearInput(filesInputID)
 			// The new dataset is listed from the import's answer (what was
@@ -286,6 +299,7 @@ func (p *DataPage) startImport(ctx app.Context) {
 }
 
 func (p *DataPage) deleteLocal(ctx app.Context, name string) {
+	ctx = p.pageCtx(ctx)
 	ld := localData()
 	if ld == nil {
 		return
@@ -524,7 +538,7 @@ func (p *DataPage) renderImport() app.UI {
 				),
 				app.Div().Class("gr-field").Body(
 					app.Label().For("gr-import-test").Text("Validation %"),
-					app.Input().ID("gr-import-test").Type("number").Min(0).Max(99).Value(im.testPct).
+					app.Input().ID("gr-import-test").Type("number").Min(0).Max(99).Value(strconv.FormatFloat(im.testPct, 'g', -1, 64)).
 						OnChange(func(ctx app.Context, e app.Event) {
 							im.testPct, _ = strconv.ParseFloat(ctx.JSSrc().Get("value").String(), 64)
 						}),

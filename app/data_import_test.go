@@ -81,6 +81,28 @@ func renderNow(t *testing.T, h *dataHarness) string {
 	return render(t, &cp)
 }
 
+// openTag returns the opening tag of the element with that id (go-app
+// writes attributes in no fixed order).
+func openTag(html, id string) string {
+	i := strings.Index(html, `id="`+id+`"`)
+	if i < 0 {
+		return ""
+	}
+	start := strings.LastIndex(html[:i], "<")
+	end := strings.Index(html[i:], ">")
+	return html[start : i+end+1]
+}
+
+func mustBeDisabled(t *testing.T, html, id string, want bool) {
+	t.Helper()
+	tag := openTag(html, id)
+	// go-app writes a false boolean attribute as disabled="false".
+	disabled := strings.Contains(tag, " disabled") && !strings.Contains(tag, `disabled="false"`)
+	if tag == "" || disabled != want {
+		t.Errorf("element %s: %q, want disabled %v", id, tag, want)
+	}
+}
+
 func TestPickedClasses(t *testing.T) {
 	files := func(paths ...string) []PickedFile {
 		var out []PickedFile
@@ -117,7 +139,8 @@ func TestDataPageLocal(t *testing.T) {
 	p := &DataPage{}
 	html := render(t, p)
 	mustContain(t, html, `id="gr-local-loading"`, `id="gr-import"`, `id="gr-drop"`, `id="gr-import-folder"`, `webkitdirectory=`,
-		`id="gr-import-files"`, `id="gr-import-label"`, `id="gr-import-add"`, `id="gr-import-start" disabled>`, "never uploaded")
+		`id="gr-import-files"`, `id="gr-import-label"`, `id="gr-import-add"`, "never uploaded")
+	mustBeDisabled(t, html, "gr-import-start", true)
 	p.setLocal(nil, nil)
 	mustContain(t, render(t, p), `id="gr-local-empty"`)
 	p.setLocal(nil, errors.New("QuotaExceededError"))
@@ -128,7 +151,10 @@ func TestDataPageLocal(t *testing.T) {
 	p.setLocal([]LocalDataset{{Manifest: shapesManifest("shapes"), Report: &rep, Summary: shapesSummary("shapes"), Bytes: 92500}}, nil)
 	p.setManifest("shapes", shapesManifest("shapes"), nil)
 	html = render(t, p)
-	mustContain(t, html, `id="gr-local"`, `<tr data-name="shapes" class="gr-chosen">`, "train 24, test 6", "92.5 KB", `class="gr-delete"`,
+	if !strings.Contains(html, `<tr data-name="shapes" class="gr-chosen">`) && !strings.Contains(html, `<tr class="gr-chosen" data-name="shapes">`) {
+		t.Error("the chosen local dataset's row is not marked")
+	}
+	mustContain(t, html, `id="gr-local"`, "train 24, test 6", "92.5 KB", `class="gr-delete"`,
 		`data-where="local"`, `id="gr-examples"`, `<tr data-class="blue">`, `data-split="train">8</td>`, `data-split="test">2</td>`,
 		`src="data:image/png;base64,iVBORw=="`, `alt="8 examples of red"`, "no picture",
 		`id="gr-import-report"`, "2 files were left out", `data-file="blue/notes.txt"`, `data-file="red/broken.jpg"`, "invalid JPEG", "stratified split")
@@ -182,7 +208,9 @@ func TestDataPageImport(t *testing.T) {
 	if p.imp.name != "shapes" {
 		t.Fatalf("name %q, want the folder's", p.imp.name)
 	}
-	mustContain(t, renderNow(t, h), "2 files in 2 folders: blue 1, red 1", `id="gr-import-clear"`)
+	html := renderNow(t, h)
+	mustContain(t, html, "2 files in 2 folders: blue 1, red 1", `id="gr-import-clear"`)
+	mustBeDisabled(t, html, "gr-import-start", false)
 
 	for _, c := range []struct {
 		set  func()
@@ -220,7 +248,9 @@ func TestDataPageImport(t *testing.T) {
 	if !p.imp.running || p.imp.progress == nil {
 		t.Fatal("the import did not start")
 	}
-	mustContain(t, renderNow(t, h), `id="gr-import-progress"`, `id="gr-import-start" disabled>`)
+	html = renderNow(t, h)
+	mustContain(t, html, `id="gr-import-progress"`)
+	mustBeDisabled(t, html, "gr-import-start", true)
 	e.ConsumeAll()
 	if len(fl.imports) != 2 {
 		t.Fatalf("%d imports", len(fl.imports))
@@ -232,7 +262,7 @@ func TestDataPageImport(t *testing.T) {
 	if p.imp.running || p.imp.err != "" || p.imp.done == nil || len(p.imp.files) != 0 {
 		t.Fatalf("after the import: running %v err %q done %v", p.imp.running, p.imp.err, p.imp.done)
 	}
-	html := renderNow(t, h)
+	html = renderNow(t, h)
 	mustContain(t, html, `id="gr-import-done"`, "Imported shapes: 3 classes, train 24, test 6; 2 files left out", `<tr data-name="shapes"`)
 
 	// The same name again is refused before any work.

@@ -36,15 +36,19 @@ type DataPage struct {
 
 	imp         importState
 	releaseDrop func()
+	mountCtx    app.Context // the page's context, for answers to what buttons started
+	mounted     bool
 }
 
 func (p *DataPage) OnMount(ctx app.Context) {
+	p.mountCtx, p.mounted = ctx, true
 	p.releaseDrop = watchDrop(dropID, func(over bool) {
 		ctx.Dispatch(func(app.Context) { p.imp.over = over })
 	}, func(files []PickedFile, err error) { p.dropped(ctx, files, err) })
 }
 
 func (p *DataPage) OnDismount() {
+	p.mounted = false
 	if p.releaseDrop != nil {
 		p.releaseDrop()
 		p.releaseDrop = nil
