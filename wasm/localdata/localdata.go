@@ -103,7 +103,9 @@ func (l *Local) Import(ctx context.Context, req msg.DatasetImportRequest, files 
 }
 
 // Delete implements webapp.LocalData.
-func (l *Local) Delete(ctx context.Context, name string) error { return storage.DeleteLocalDataset(ctx, name) }
+func (l *Local) Delete(ctx context.Context, name string) error {
+	return storage.DeleteLocalDataset(ctx, name)
+}
 
 // Summary implements webapp.LocalData.
 func (l *Local) Summary(ctx context.Context, name string) (*msg.DatasetSummary, error) {
