@@ -366,8 +366,11 @@ func (p *DataPage) renderLocal() app.UI {
 				app.Td().Text(imageText(m.Image)),
 				app.Td().Text(splitsText(splits)),
 				app.Td().Class("gr-num").Text(bytesText(d.Bytes)),
-				app.Td().Body(app.Button().Class("gr-delete").Title("Delete "+name+" from this browser").Text("Delete").
-					OnClick(func(ctx app.Context, e app.Event) { p.deleteLocal(ctx, name) })),
+				// The name is read from the button when clicked: go-app keeps
+				// a row's first handler when the rows shift (a dataset added
+				// before it), so a captured name could be another row's.
+				app.Td().Body(app.Button().Class("gr-delete").DataSet("name", name).Title("Delete "+name+" from this browser").Text("Delete").
+					OnClick(func(ctx app.Context, e app.Event) { p.deleteLocal(ctx, ctx.JSSrc().Get("dataset").Get("name").String()) })),
 			)
 		})),
 	)

@@ -293,8 +293,46 @@ func TestBrowserImport(t *testing.T) {
 	// Reload: the dataset is kept in the browser.
 	b.do(chromedp.Navigate(h.base + "/data?name=shapes"))
 	b.waitFor("the data page after a reload", pageReady("/data"), 60*time.Second)
+	defer func() {
+		if t.Failed() {
+			// Whether Cache Storage answers the page at all.
+			t.Logf("cache storage: %s", eval[string](b, `Promise.race([caches.open("goresnet-local-datasets").then((c) => c.keys()).then((k) => k.length + " keys"), new Promise((r) => setTimeout(() => r("no answer in 5 s"), 5000))])`))
+		}
+	}()
 	b.waitFor("the imported dataset after a reload", `!!document.querySelector('#gr-local tr[data-name="shapes"]') && document.querySelector("#gr-manifest")?.dataset.where === "local" && document.querySelectorAll("#gr-examples img.gr-strip").length === 3 && document.querySelectorAll("#gr-report tr[data-file]").length === 2`, 60*time.Second)
 	b.screenshot("data-local-after-reload")
+
+	// Pictures picked with a typed label, one class at a time.
+	for _, c := range []string{"red", "blue"} {
+		var files []string
+		for i := range 6 {
+			ext := ".png"
+			if i%2 == 1 {
+				ext = ".jpg"
+			}
+			files = append(files, filepath.Join(dir, c, fmt.Sprintf("%02d%s", i, ext)))
+		}
+		b.do(chromedp.SetUploadFiles("#gr-import-files", files))
+		b.do(chromedp.SetValue("#gr-import-label", "my "+c, chromedp.NodeVisible))
+		eval[bool](b, `document.querySelector("#gr-import-label").dispatchEvent(new Event("input", {bubbles: true}))`)
+		b.do(chromedp.Click("#gr-import-add", chromedp.NodeVisible))
+		b.waitFor("the labelled pictures", fmt.Sprintf(`document.querySelector("#gr-import-chosen").textContent.includes("my %s 6")`, c), 10*time.Second)
+	}
+	b.do(chromedp.SetValue("#gr-import-name", "labelled", chromedp.NodeVisible))
+	eval[bool](b, `document.querySelector("#gr-import-name").dispatchEvent(new Event("input", {bubbles: true}))`)
+	b.do(chromedp.Click("#gr-import-start", chromedp.NodeVisible))
+	b.waitFor("the labelled dataset", `location.search === "?name=labelled" && document.querySelector("#gr-manifest")?.dataset.where === "local" && document.querySelectorAll("#gr-examples img.gr-strip").length === 2`, 60*time.Second)
+	if got := eval[string](b, `[...document.querySelectorAll("#gr-examples tbody tr")].map((r) => r.dataset.class + " " + [...r.querySelectorAll("td[data-split]")].map((td) => td.textContent).join("+")).join(", ")`); got != "my blue 5+1, my red 5+1" {
+		t.Errorf("the labelled dataset's classes: %q, want my blue 5+1, my red 5+1", got)
+	}
+	if n := eval[int](b, `document.querySelectorAll("#gr-local tbody tr").length`); n != 2 {
+		t.Errorf("%d local datasets listed, want 2", n)
+	}
+	b.do(chromedp.Click(`#gr-local tr[data-name="labelled"] .gr-delete`, chromedp.NodeVisible))
+	b.waitFor("the labelled dataset's deletion", `!document.querySelector('#gr-local tr[data-name="labelled"]') && !document.querySelector("#gr-manifest")`, 30*time.Second)
+	if !eval[bool](b, `!!document.querySelector('#gr-local tr[data-name="shapes"]')`) {
+		t.Fatal("deleting the labelled dataset deleted shapes too")
+	}
 
 	// The privacy check: every request of the page, its workers and the
 	// service worker, during the import, the training and the reload.
