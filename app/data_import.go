@@ -370,7 +370,9 @@ func (p *DataPage) renderLocal() app.UI {
 				// a row's first handler when the rows shift (a dataset added
 				// before it), so a captured name could be another row's.
 				app.Td().Body(app.Button().Class("gr-delete").DataSet("name", name).Title("Delete "+name+" from this browser").Text("Delete").
-					OnClick(func(ctx app.Context, e app.Event) { p.deleteLocal(ctx, ctx.JSSrc().Get("dataset").Get("name").String()) })),
+					OnClick(func(ctx app.Context, e app.Event) {
+						p.deleteLocal(ctx, ctx.JSSrc().Get("dataset").Get("name").String())
+					})),
 			)
 		})),
 	)
