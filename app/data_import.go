@@ -65,20 +65,6 @@ func (p *DataPage) pageCtx(ctx app.Context) app.Context {
 	return ctx
 }
 
-// readLocal lists the datasets kept in this browser.
-func (p *DataPage) readLocal(ctx app.Context) {
-	ld := localData()
-	if ld == nil {
-		return
-	}
-	ctx.Async(func() {
-		c, cancel := context.WithTimeout(context.Background(), fetchTimeout)
-		defer cancel()
-		ls, err := ld.List(c)
-		ctx.Dispatch(func(app.Context) { p.setLocal(ls, err) })
-	})
-}
-
 func (p *DataPage) setLocal(ls []LocalDataset, err error) {
 	p.localRead = true
 	if err != nil {

@@ -38,10 +38,15 @@ type DataPage struct {
 	releaseDrop func()
 	mountCtx    app.Context // the page's context, for answers to what buttons started
 	mounted     bool
+	inflight    map[string]bool // reads under way (see load)
 }
 
 func (p *DataPage) OnMount(ctx app.Context) {
 	p.mountCtx, p.mounted = ctx, true
+	// Ask again for what is missing: answers to requests started before
+	// the mount, on another context, may have been dropped.
+	p.inflight = nil
+	p.load(ctx)
 	p.releaseDrop = watchDrop(dropID, func(over bool) {
 		ctx.Dispatch(func(app.Context) { p.imp.over = over })
 	}, func(files []PickedFile, err error) { p.dropped(ctx, files, err) })
@@ -66,23 +71,58 @@ func (p *DataPage) OnNav(ctx app.Context) {
 	if !app.IsClient {
 		return // the server prerenders the page's frame; the browser fetches
 	}
-	if !p.localRead {
-		p.readLocal(ctx)
+	p.load(ctx)
+}
+
+// load reads what the page shows and does not have yet: the server's
+// index, the local datasets, the chosen dataset's manifest. It is called
+// on navigation and again on mounting, on the page's own context: an
+// answer dispatched on the context of an element no longer mounted is
+// dropped by go-app, and the page would wait for it forever.
+func (p *DataPage) load(ctx app.Context) {
+	ctx = p.pageCtx(ctx)
+	if p.inflight == nil {
+		p.inflight = map[string]bool{}
+	}
+	start := func(key string, f func()) {
+		if p.inflight[key] {
+			return
+		}
+		p.inflight[key] = true
+		ctx.Async(f)
+	}
+	if !p.localRead && localData() != nil {
+		ld := localData()
+		start("local", func() {
+			c, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+			defer cancel()
+			ls, err := ld.List(c)
+			ctx.Dispatch(func(app.Context) {
+				delete(p.inflight, "local")
+				p.setLocal(ls, err)
+			})
+		})
 	}
 	if p.index == nil {
-		ctx.Async(func() {
+		start("index", func() {
 			c, cancel := context.WithTimeout(context.Background(), fetchTimeout)
 			defer cancel()
 			idx, err := fetcher.Index(c)
-			ctx.Dispatch(func(app.Context) { p.setIndex(idx, err) })
+			ctx.Dispatch(func(app.Context) {
+				delete(p.inflight, "index")
+				p.setIndex(idx, err)
+			})
 		})
 	}
 	if name := p.name; name != "" && p.manifest == nil {
-		ctx.Async(func() {
+		start("manifest:"+name, func() {
 			c, cancel := context.WithTimeout(context.Background(), fetchTimeout)
 			defer cancel()
 			m, err := fetcher.Manifest(c, name)
-			ctx.Dispatch(func(app.Context) { p.setManifest(name, m, err) })
+			ctx.Dispatch(func(app.Context) {
+				delete(p.inflight, "manifest:"+name)
+				p.setManifest(name, m, err)
+			})
 		})
 	}
 }
