@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
@@ -393,4 +394,34 @@ func TestBrowserImport(t *testing.T) {
 	b.do(chromedp.Reload())
 	b.waitFor("the data page after the deletion", pageReady("/data")+` && !!document.querySelector("#gr-local-empty")`, 60*time.Second)
 	t.Logf("done in %v", time.Since(t0).Round(time.Millisecond))
+}
+
+// TestBrowserImportDrop drops the folder on the Data page's drop zone (a
+// real drag of files, Input.dispatchDragEvent: the page walks it with
+// webkitGetAsEntry) and imports it.
+func TestBrowserImportDrop(t *testing.T) {
+	const perClass = 6
+	dir, _ := writePictures(t, t.TempDir(), perClass)
+	h := newTrainHarness(t, datatest.Digits(t, 20, 10, 32))
+	b := h.browser
+	b.do(chromedp.Navigate(h.base + "/data"))
+	b.waitFor("the data page", pageReady("/data"), 60*time.Second)
+	b.waitFor("the workers", workersReady, 90*time.Second)
+	b.do(chromedp.ScrollIntoView("#gr-drop"))
+	box := eval[[]float64](b, `(() => { const r = document.querySelector("#gr-drop").getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()`)
+	drag := &input.DragData{Items: []*input.DragDataItem{}, Files: []string{dir}, DragOperationsMask: 1}
+	for _, typ := range []input.DispatchDragEventType{input.DispatchDragEventTypeDragEnter, input.DispatchDragEventTypeDragOver, input.DispatchDragEventTypeDrop} {
+		if _, err := chromedp.Call(b.ctx, input.DispatchDragEvent, input.DispatchDragEventParams{Type: typ, X: box[0], Y: box[1], Data: drag}); err != nil {
+			t.Fatalf("%s: %v", typ, err)
+		}
+	}
+	b.waitFor("the dropped files", `document.querySelector("#gr-import-chosen").textContent.includes("files in")`, 30*time.Second)
+	chosen := eval[string](b, `document.querySelector("#gr-import-chosen").textContent`)
+	want := fmt.Sprintf("%d files in 3 folders: blue %d, green %d, red %d", 3*perClass+2, perClass+1, perClass, perClass+1)
+	if !strings.Contains(chosen, want) {
+		t.Fatalf("dropped: %q, want %q", chosen, want)
+	}
+	b.do(chromedp.Click("#gr-import-start", chromedp.NodeVisible))
+	b.waitFor("the imported dataset", `location.search === "?name=shapes" && document.querySelectorAll("#gr-examples img.gr-strip").length === 3 && document.querySelectorAll("#gr-report tr[data-file]").length === 2`, 120*time.Second)
+	b.screenshot("data-import-drop")
 }
