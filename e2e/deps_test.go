@@ -31,6 +31,8 @@ var appOnly = []string{
 	"github.com/goresnet/goresnet/model/resnet",
 	"github.com/goresnet/goresnet/model/kernels",
 	"github.com/goresnet/goresnet/model/weights",
+	// The local import decodes pictures in a worker (dataset-import).
+	"github.com/goresnet/goresnet/model/data/importer",
 }
 
 func TestWasmMainsStayLean(t *testing.T) {

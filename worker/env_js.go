@@ -36,6 +36,19 @@ type browserEnv struct {
 }
 
 func (e *browserEnv) source(name, url string) (data.Source, error) {
+	// A dataset imported in this browser is read from its storage, never
+	// from the server: asked for by its folder (storage.LocalURL), or by
+	// name when the name is one of the local datasets.
+	if n, ok := storage.IsLocalURL(url); ok {
+		return storage.LocalSource(n), nil
+	}
+	if url == datasetPath(name, "") {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if storage.HasLocalDataset(ctx, name) {
+			return storage.LocalSource(name), nil
+		}
+	}
 	return &fetchSource{base: url}, nil
 }
 

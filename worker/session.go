@@ -110,7 +110,11 @@ func (s *session) datasetOpen(m msg.Message) (*msg.DatasetInfo, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	ds, err := data.Open(ctx, src, theEnv.shardCache())
+	cache := theEnv.shardCache()
+	if p, ok := src.(interface{ Persistent() bool }); ok && p.Persistent() {
+		cache = nil // stored in the browser already (a local import): caching its shards would keep them twice
+	}
+	ds, err := data.Open(ctx, src, cache)
 	if err != nil {
 		return nil, err
 	}

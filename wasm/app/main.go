@@ -10,6 +10,7 @@ import (
 	"time"
 
 	webapp "github.com/goresnet/goresnet/app"
+	"github.com/goresnet/goresnet/wasm/localdata"
 	"github.com/goresnet/goresnet/wasm/storage"
 	"github.com/goresnet/goresnet/wasm/trainer"
 	"github.com/goresnet/goresnet/wasm/workerpool"
@@ -41,6 +42,7 @@ func main() {
 		}))
 		js.Global().Set("goresnetDebug", debug)
 		webapp.SetModels(trainer.NewModels(pool))
+		webapp.SetLocalData(localdata.New(pool))
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		db, err := storage.Open(ctx)
 		cancel()
