@@ -105,6 +105,18 @@ type rowFinisher struct {
 }
 
 func (f *rowFinisher) row(d0, d1, d2 []float32) {
+	f.rowSummed(d0, d1, d2, nil)
+}
+
+// rowSummed is row for a row whose channel sums the caller has added up
+// (sum, when not nil).
+func (f *rowFinisher) rowSummed(d0, d1, d2 []float32, sum *[3]float32) {
+	if f.contrast && sum != nil {
+		for c := range 3 {
+			f.sum[c] += float64(sum[c])
+		}
+		return
+	}
 	if f.contrast {
 		for c, d := range [3][]float32{d0, d1, d2} {
 			var part float32
@@ -146,6 +158,14 @@ func copyFlipped(dst []float32, src Image, fh, fv bool, rows *rowFinisher) {
 			}
 		}
 		rows.row(d0, d1, d2)
+	}
+}
+
+// toFloat converts src into dst (of the same length).
+func toFloat(dst []float32, src []uint8) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = float32(v)
 	}
 }
 
@@ -200,10 +220,7 @@ func (s *Scratch) resample(dst []float32, outH, outW int, src Image, fsrc []floa
 	w3 := src.W * 3
 	for y := p.CropY; y < p.CropY+p.CropH; y++ {
 		lo, hi := y*w3+p.CropX*3, y*w3+(p.CropX+p.CropW)*3
-		row := fsrc[lo:hi]
-		for i, v := range src.Pix[lo:hi] {
-			row[i] = float32(v)
-		}
+		toFloat(fsrc[lo:hi], src.Pix[lo:hi])
 	}
 	if p.Angle == 0 {
 		// Separable: lerp the two source rows over the crop box's columns,
@@ -260,10 +277,11 @@ func (s *Scratch) resample(dst []float32, outH, outW int, src Image, fsrc []floa
 		if !noInterior {
 			xa, xb = g.interior(u, v)
 		}
-		g.general(d0, d1, d2, fsrc, u, v, 0, xa)
-		g.inner(d0, d1, d2, fsrc, u, v, xa, xb)
-		g.general(d0, d1, d2, fsrc, u, v, max(xa, xb), outW)
-		rows.row(d0, d1, d2)
+		var sum [3]float32
+		g.general(d0, d1, d2, fsrc, u, v, 0, xa, &sum)
+		g.inner(d0, d1, d2, fsrc, u, v, xa, xb, &sum)
+		g.general(d0, d1, d2, fsrc, u, v, max(xa, xb), outW, &sum)
+		rows.rowSummed(d0, d1, d2, &sum)
 	}
 }
 
@@ -316,17 +334,47 @@ func (g *rotGeom) interior(u, v float64) (int, int) {
 	return a, b
 }
 
-// general computes pixels [from, to) of a row with every check.
-func (g *rotGeom) general(d0, d1, d2, pix []float32, u0, v0 float64, from, to int) {
+// general computes pixels [from, to) of a row with every check, and adds
+// their values to sum.
+func (g *rotGeom) general(d0, d1, d2, pix []float32, u0, v0 float64, from, to int, sum *[3]float32) {
 	w3, wm, hm := g.w3, g.wm, g.hm
+	lw, lh := float64(g.outW), float64(g.outH)
+	s0, s1, s2 := sum[0], sum[1], sum[2]
 	for x := from; x < to; x++ {
 		uu := u0 + g.cos*float64(x)
 		vv := v0 + g.sin*float64(x)
+		// Reflect, inline for one reflection (exactly its arithmetic).
 		if uu < 0 || uu > g.fw {
-			uu = Reflect(uu, g.outW)
+			if uu >= -lw && uu < 2*lw {
+				if uu < 0 {
+					uu = -uu - 1
+				} else if uu >= lw {
+					uu = 2*lw - uu - 1
+				}
+				if uu < 0 {
+					uu = 0
+				} else if uu > g.fw {
+					uu = g.fw
+				}
+			} else {
+				uu = Reflect(uu, g.outW)
+			}
 		}
 		if vv < 0 || vv > g.fh {
-			vv = Reflect(vv, g.outH)
+			if vv >= -lh && vv < 2*lh {
+				if vv < 0 {
+					vv = -vv - 1
+				} else if vv >= lh {
+					vv = 2*lh - vv - 1
+				}
+				if vv < 0 {
+					vv = 0
+				} else if vv > g.fh {
+					vv = g.fh
+				}
+			} else {
+				vv = Reflect(vv, g.outH)
+			}
 		}
 		sx := min(max(g.ax*uu+g.bx, g.x0), g.x1)
 		sy := min(max(g.ay*vv+g.by, g.y0), g.y1)
@@ -350,42 +398,53 @@ func (g *rotGeom) general(d0, d1, d2, pix []float32, u0, v0 float64, from, to in
 		b0 := r[0] + fx*(s[0]-r[0])
 		b1 := r[1] + fx*(s[1]-r[1])
 		b2 := r[2] + fx*(s[2]-r[2])
-		d0[x] = t0 + fy*(b0-t0)
-		d1[x] = t1 + fy*(b1-t1)
-		d2[x] = t2 + fy*(b2-t2)
+		o0, o1, o2 := t0+fy*(b0-t0), t1+fy*(b1-t1), t2+fy*(b2-t2)
+		d0[x], d1[x], d2[x] = o0, o1, o2
+		s0, s1, s2 = s0+o0, s1+o1, s2+o2
 	}
+	sum[0], sum[1], sum[2] = s0, s1, s2
 }
 
-// inner computes pixels [from, to) of a row that need no checks: the
-// source point moves by a fixed step along the row.
-func (g *rotGeom) inner(d0, d1, d2, pix []float32, u0, v0 float64, from, to int) {
+// fixOne is 1 in the 32.32 fixed point of inner's source coordinates:
+// stepping them is exact, and 2^-32 of a pixel is far below float32
+// rounding of the interpolated values.
+const fixOne = 1 << 32
+
+// inner computes pixels [from, to) of a row that need no checks (the
+// source point moves by a fixed step along the row), and adds their values
+// to sum.
+func (g *rotGeom) inner(d0, d1, d2, pix []float32, u0, v0 float64, from, to int, sum *[3]float32) {
 	if to <= from {
 		return
 	}
 	w3 := g.w3
 	sx := g.ax*(u0+g.cos*float64(from)) + g.bx
 	sy := g.ay*(v0+g.sin*float64(from)) + g.by
-	dsx, dsy := g.ax*g.cos, g.ay*g.sin
+	X, Y := int64(math.Round(sx*fixOne)), int64(math.Round(sy*fixOne))
+	dX, dY := int64(math.Round(g.ax*g.cos*fixOne)), int64(math.Round(g.ay*g.sin*fixOne))
 	d0, d1, d2 = d0[from:to], d1[from:to], d2[from:to]
 	d1, d2 = d1[:len(d0)], d2[:len(d0)]
+	bot := pix[min(w3, len(pix)):]
+	s0, s1, s2 := sum[0], sum[1], sum[2]
 	for x := range d0 {
-		ix, iy := int(sx), int(sy)
-		fx, fy := float32(sx-float64(ix)), float32(sy-float64(iy))
-		sx += dsx
-		sy += dsy
-		i := iy*w3 + 3*ix
-		top := pix[i : i+6]
-		bot := pix[i+w3 : i+w3+6]
+		i := int(Y>>32)*w3 + 3*int(X>>32)
+		fx := float32(uint32(X)) * (1.0 / fixOne)
+		fy := float32(uint32(Y)) * (1.0 / fixOne)
+		X += dX
+		Y += dY
+		top := (*[6]float32)(pix[i:])
+		bo := (*[6]float32)(bot[i:])
 		t0 := top[0] + fx*(top[3]-top[0])
 		t1 := top[1] + fx*(top[4]-top[1])
 		t2 := top[2] + fx*(top[5]-top[2])
-		b0 := bot[0] + fx*(bot[3]-bot[0])
-		b1 := bot[1] + fx*(bot[4]-bot[1])
-		b2 := bot[2] + fx*(bot[5]-bot[2])
-		d0[x] = t0 + fy*(b0-t0)
-		d1[x] = t1 + fy*(b1-t1)
-		d2[x] = t2 + fy*(b2-t2)
+		b0 := bo[0] + fx*(bo[3]-bo[0])
+		b1 := bo[1] + fx*(bo[4]-bo[1])
+		b2 := bo[2] + fx*(bo[5]-bo[2])
+		o0, o1, o2 := t0+fy*(b0-t0), t1+fy*(b1-t1), t2+fy*(b2-t2)
+		d0[x], d1[x], d2[x] = o0, o1, o2
+		s0, s1, s2 = s0+o0, s1+o1, s2+o2
 	}
+	sum[0], sum[1], sum[2] = s0, s1, s2
 }
 
 // tap is one bilinear sample position along an axis: the two source
@@ -422,19 +481,29 @@ func contrast(dst []float32, hw int, factor float64, sum [3]float64, norm Norm) 
 	a, b := norm.coeffs()
 	f := float32(factor)
 	for c := range 3 {
-		plane := dst[c*hw : (c+1)*hw]
-		ac, bc := a[c], b[c]
 		mean := float32(sum[c] / float64(hw))
-		// (v - mean)*f + mean = v*f + mean*(1-f), clipped to [0, 255].
+		// (v - mean)*f + mean = v*f + mean*(1-f), clipped to [0, 255],
+		// then times a plus b: one multiply-add, clipped to the
+		// normalised images of 0 and 255.
 		k := mean * (1 - f)
-		for i, v := range plane {
-			v = v*f + k
-			if v < 0 {
-				v = 0
-			} else if v > 255 {
-				v = 255
-			}
-			plane[i] = v*ac + bc
+		fa, kb := f*a[c], k*a[c]+b[c]
+		lo, hi := b[c], 255*a[c]+b[c]
+		if lo > hi {
+			lo, hi = hi, lo
 		}
+		contrastPlane(dst[c*hw:(c+1)*hw], fa, kb, lo, hi)
+	}
+}
+
+func contrastPlane(plane []float32, f, k, lo, hi float32) {
+	for i, v := range plane {
+		v = v*f + k
+		if v < lo {
+			v = lo
+		}
+		if v > hi {
+			v = hi
+		}
+		plane[i] = v
 	}
 }
