@@ -163,6 +163,8 @@ func copyFlipped(dst []float32, src Image, fh, fv bool, rows *rowFinisher) {
 
 // toFloat converts src into dst (of the same length).
 func toFloat(dst []float32, src []uint8) {
+	n := toFloatVec(dst, src)
+	dst, src = dst[n:], src[n:]
 	dst = dst[:len(src)]
 	for i, v := range src {
 		dst[i] = float32(v)
@@ -496,6 +498,7 @@ func contrast(dst []float32, hw int, factor float64, sum [3]float64, norm Norm) 
 }
 
 func contrastPlane(plane []float32, f, k, lo, hi float32) {
+	plane = plane[contrastVec(plane, f, k, lo, hi):]
 	for i, v := range plane {
 		v = v*f + k
 		if v < lo {

@@ -1,0 +1,11 @@
+//go:build !goexperiment.simd || !(amd64 || wasm)
+
+package augment
+
+// Without GOEXPERIMENT=simd (or on an architecture with no vector path
+// here) the loops are scalar: each vector loop does nothing.
+
+func vecPath() string { return "scalar" }
+
+func contrastVec([]float32, float32, float32, float32, float32) int { return 0 }
+func toFloatVec([]float32, []uint8) int                             { return 0 }
