@@ -273,16 +273,20 @@ func (s *Scratch) resample(dst []float32, outH, outW int, src Image, fsrc []floa
 		d2 := dst[2*hw+o : 2*hw+o+outW]
 		u := ox - sin*float64(y)
 		v := oy + cos*float64(y)
-		// Inside [xa, xb) no reflection, clamping or edge case happens:
-		// a lean loop does those pixels.
-		xa, xb := 0, 0
-		if !noInterior {
-			xa, xb = g.interior(u, v)
-		}
 		var sum [3]float32
-		g.general(d0, d1, d2, fsrc, u, v, 0, xa, &sum)
-		g.inner(d0, d1, d2, fsrc, u, v, xa, xb, &sum)
-		g.general(d0, d1, d2, fsrc, u, v, max(xa, xb), outW, &sum)
+		x := 0
+		if !noInterior {
+			// Runs of x where no clamping or edge case happens, and the
+			// reflection (if any) is one affine map: lean loops do those
+			// pixels, the checked loop the rest.
+			var runs [9]run
+			for _, r := range g.runs(runs[:0], u, v) {
+				g.general(d0, d1, d2, fsrc, u, v, x, r.a, &sum)
+				g.inner(d0, d1, d2, fsrc, r, &sum)
+				x = r.b
+			}
+		}
+		g.general(d0, d1, d2, fsrc, u, v, x, outW, &sum)
 		rows.rowSummed(d0, d1, d2, &sum)
 	}
 }
@@ -300,40 +304,97 @@ type rotGeom struct {
 	w3, wm, hm     int
 }
 
-// interior returns the range of x in a row starting at (u, v) where u and
-// v stay inside the frame and the source point stays inside the crop box,
-// away from the last column and row; shrunk by one pixel at each end
-// against rounding.
-func (g *rotGeom) interior(u, v float64) (int, int) {
-	lo, hi := 0.0, float64(g.outW)
-	clip := func(c, d, a, b float64) { // a <= c + d*x <= b
-		if d == 0 {
-			if c < a || c > b {
-				lo, hi = 1, 0
+// run is a range [a, b) of a row in which the reflected frame coordinates
+// are u' = uc + ud*x and v' = vc + vd*x, inside the frame, and the source
+// point stays inside the crop box, away from its last column and row.
+type run struct {
+	a, b           int
+	uc, ud, vc, vd float64
+}
+
+// reflection is one piece of Reflect on [0, n-1]: c' = s*c + k, for c in
+// [-n, -1] (dcba|), [0, n-1] (|abcd|) and [n, 2n-1] (|dcba).
+type reflection struct{ s, k float64 }
+
+func reflections(n float64) [3]reflection {
+	return [3]reflection{{-1, -1}, {1, 0}, {-1, 2*n - 1}}
+}
+
+// runs appends to rs the runs of the row whose frame coordinates are
+// (u + cos*x, v + sin*x), in increasing x: for each piece of the
+// reflection of u and of v that the row reaches, the interior range.
+func (g *rotGeom) runs(rs []run, u, v float64) []run {
+	ue, ve := u+g.cos*g.fw, v+g.sin*g.fw // at the row's end
+	umin, umax := min(u, ue), max(u, ue)
+	vmin, vmax := min(v, ve), max(v, ve)
+	lw, lh := float64(g.outW), float64(g.outH)
+	for _, ru := range reflections(lw) {
+		// The piece's range of u: s*u + k in [0, n-1].
+		if lo, hi := (0-ru.k)*ru.s, (g.fw-ru.k)*ru.s; max(lo, hi) < umin || min(lo, hi) > umax {
+			continue
+		}
+		for _, rv := range reflections(lh) {
+			if lo, hi := (0-rv.k)*rv.s, (g.fh-rv.k)*rv.s; max(lo, hi) < vmin || min(lo, hi) > vmax {
+				continue
 			}
-			return
+			r := run{uc: ru.s*u + ru.k, ud: ru.s * g.cos, vc: rv.s*v + rv.k, vd: rv.s * g.sin}
+			if r.a, r.b = g.interior(r.uc, r.ud, r.vc, r.vd); r.a < r.b {
+				// Insert in order (the runs are disjoint: their pieces are).
+				i := len(rs)
+				rs = append(rs, r)
+				for ; i > 0 && rs[i-1].a > r.a; i-- {
+					rs[i] = rs[i-1]
+				}
+				rs[i] = r
+			}
 		}
-		x1, x2 := (a-c)/d, (b-c)/d
-		if x1 > x2 {
-			x1, x2 = x2, x1
-		}
-		lo, hi = math.Max(lo, x1), math.Min(hi, x2)
 	}
-	clip(u, g.cos, 0, g.fw)
-	clip(v, g.sin, 0, g.fh)
-	// Source x = ax*u + bx must stay in [x0, min(x1, wm - 1e-3)].
-	sxc, sxd := g.ax*u+g.bx, g.ax*g.cos
-	clip(sxc, sxd, g.x0, math.Min(g.x1, float64(g.wm)-1e-3))
-	syc, syd := g.ay*v+g.by, g.ay*g.sin
-	clip(syc, syd, g.y0, math.Min(g.y1, float64(g.hm)-1e-3))
+	return rs
+}
+
+// interior returns the range [a, b) of x where u' = uc + ud*x and
+// v' = vc + vd*x stay inside the frame and the source point stays inside
+// the crop box, away from its last column and row, all by a margin of
+// runMargin (which the fixed-point stepping stays far within).
+func (g *rotGeom) interior(uc, ud, vc, vd float64) (int, int) {
+	const m = runMargin
+	lo, hi := 0.0, g.fw
+	lo, hi = clip(lo, hi, uc, ud, m, g.fw-m)
+	lo, hi = clip(lo, hi, vc, vd, m, g.fh-m)
+	lo, hi = clip(lo, hi, g.ax*uc+g.bx, g.ax*ud, g.x0+m, min(g.x1, float64(g.wm)-1e-3))
+	lo, hi = clip(lo, hi, g.ay*vc+g.by, g.ay*vd, g.y0+m, min(g.y1, float64(g.hm)-1e-3))
 	if !(lo <= hi) { // empty (or NaN)
 		return 0, 0
 	}
-	a, b := int(math.Ceil(lo))+1, int(math.Floor(hi))-1
+	a, b := int(math.Ceil(lo)), int(math.Floor(hi))+1
 	if b <= a {
 		return 0, 0
 	}
 	return a, b
+}
+
+// runMargin is how far inside its bounds a run's coordinates stay.
+const runMargin = 1e-4
+
+// clip narrows [lo, hi] to the x where a <= c + d*x <= b.
+func clip(lo, hi, c, d, a, b float64) (float64, float64) {
+	if d == 0 {
+		if c < a || c > b {
+			return 1, 0
+		}
+		return lo, hi
+	}
+	x1, x2 := (a-c)/d, (b-c)/d
+	if d < 0 {
+		x1, x2 = x2, x1
+	}
+	if x1 > lo {
+		lo = x1
+	}
+	if x2 < hi {
+		hi = x2
+	}
+	return lo, hi
 }
 
 // general computes pixels [from, to) of a row with every check, and adds
@@ -412,18 +473,19 @@ func (g *rotGeom) general(d0, d1, d2, pix []float32, u0, v0 float64, from, to in
 // rounding of the interpolated values.
 const fixOne = 1 << 32
 
-// inner computes pixels [from, to) of a row that need no checks (the
-// source point moves by a fixed step along the row), and adds their values
-// to sum.
-func (g *rotGeom) inner(d0, d1, d2, pix []float32, u0, v0 float64, from, to int, sum *[3]float32) {
+// inner computes the pixels of run r, which need no checks (the source
+// point moves by a fixed step along the row), and adds their values to
+// sum.
+func (g *rotGeom) inner(d0, d1, d2, pix []float32, r run, sum *[3]float32) {
+	from, to := r.a, r.b
 	if to <= from {
 		return
 	}
 	w3 := g.w3
-	sx := g.ax*(u0+g.cos*float64(from)) + g.bx
-	sy := g.ay*(v0+g.sin*float64(from)) + g.by
+	sx := g.ax*(r.uc+r.ud*float64(from)) + g.bx
+	sy := g.ay*(r.vc+r.vd*float64(from)) + g.by
 	X, Y := int64(math.Round(sx*fixOne)), int64(math.Round(sy*fixOne))
-	dX, dY := int64(math.Round(g.ax*g.cos*fixOne)), int64(math.Round(g.ay*g.sin*fixOne))
+	dX, dY := int64(math.Round(g.ax*r.ud*fixOne)), int64(math.Round(g.ay*r.vd*fixOne))
 	d0, d1, d2 = d0[from:to], d1[from:to], d2[from:to]
 	d1, d2 = d1[:len(d0)], d2[:len(d0)]
 	bot := pix[min(w3, len(pix)):]
