@@ -84,7 +84,9 @@ func (s *Scratch) Apply(dst []float32, outH, outW int, src Image, p Params, norm
 		}
 		copyFlipped(dst, src, p.FlipH, p.FlipV, &rows)
 	} else {
-		n := src.H * src.W * 3
+		// One zero past the image: the vector loop's 4-lane loads of the
+		// last pixel read it (and ignore it).
+		n := src.H*src.W*3 + 1
 		if cap(s.f) < n {
 			s.f = make([]float32, n)
 		}
@@ -488,6 +490,11 @@ func (g *rotGeom) inner(d0, d1, d2, pix []float32, r run, sum *[3]float32) {
 	dX, dY := int64(math.Round(g.ax*r.ud*fixOne)), int64(math.Round(g.ay*r.vd*fixOne))
 	d0, d1, d2 = d0[from:to], d1[from:to], d2[from:to]
 	d1, d2 = d1[:len(d0)], d2[:len(d0)]
+	if n := innerVec(d0, d1, d2, pix, X, Y, dX, dY, w3, sum); n > 0 {
+		d0, d1, d2 = d0[n:], d1[n:], d2[n:]
+		X += int64(n) * dX
+		Y += int64(n) * dY
+	}
 	bot := pix[min(w3, len(pix)):]
 	s0, s1, s2 := sum[0], sum[1], sum[2]
 	for x := range d0 {

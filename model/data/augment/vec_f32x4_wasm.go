@@ -45,3 +45,7 @@ func toFloatVec(dst []float32, src []uint8) int {
 	}
 	return n
 }
+
+// innerVec: wasm's archsimd has no lane interleaves to transpose with, so
+// the rotation loop stays scalar there.
+func innerVec(_, _, _, _ []float32, _, _, _, _ int64, _ int, _ *[3]float32) int { return 0 }

@@ -9,3 +9,5 @@ func vecPath() string { return "scalar" }
 
 func contrastVec([]float32, float32, float32, float32, float32) int { return 0 }
 func toFloatVec([]float32, []uint8) int                             { return 0 }
+
+func innerVec(_, _, _, _ []float32, _, _, _, _ int64, _ int, _ *[3]float32) int { return 0 }
