@@ -518,6 +518,17 @@ func (g *rotGeom) inner(d0, d1, d2, pix []float32, r run, sum *[3]float32) {
 	sum[0], sum[1], sum[2] = s0, s1, s2
 }
 
+// vecTapsIn reports whether n pixels stepped from (X, Y) by (dX, dY) in
+// 32.32 fixed point take their 4-lane tap loads (at i, i+3, i+w3, i+w3+3,
+// with i = iy*w3 + 3*ix) within [0, size): i is largest (smallest) where
+// ix and iy are, at one end of the run or the other.
+func vecTapsIn(n int, X, Y, dX, dY int64, w3, size int) bool {
+	xe, ye := X+int64(n-1)*dX, Y+int64(n-1)*dY
+	ixLo, ixHi := min(X, xe)>>32, max(X, xe)>>32
+	iyLo, iyHi := min(Y, ye)>>32, max(Y, ye)>>32
+	return ixLo >= 0 && iyLo >= 0 && int(iyHi)*w3+3*int(ixHi)+w3+7 <= size
+}
+
 // tap is one bilinear sample position along an axis: the two source
 // indices and the weight of the second.
 type tap struct {

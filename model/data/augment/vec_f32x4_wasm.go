@@ -46,6 +46,35 @@ func toFloatVec(dst []float32, src []uint8) int {
 	return n
 }
 
-// innerVec: wasm's archsimd has no lane interleaves to transpose with, so
-// the rotation loop stays scalar there.
-func innerVec(_, _, _, _ []float32, _, _, _, _ int64, _ int, _ *[3]float32) int { return 0 }
+// innerVec is rotGeom.inner's loop as in vec_f32x8_amd64.go, but one
+// pixel at a time: wasm's archsimd has no lane interleaves to transpose
+// with, so each pixel's three lanes are stored one by one.
+func innerVec(d0, d1, d2, pix []float32, X, Y, dX, dY int64, w3 int, sum *[3]float32) int {
+	n := min(len(d0), len(d1), len(d2))
+	if n == 0 || !vecTapsIn(n, X, Y, dX, dY, w3, len(pix)) {
+		return 0
+	}
+	pp := unsafe.Pointer(unsafe.SliceData(pix))
+	d0, d1, d2 = d0[:n], d1[:n], d2[:n]
+	var acc f32x4
+	for x := range d0 {
+		i := int(Y>>32)*w3 + 3*int(X>>32)
+		fx := archsimd.BroadcastFloat32x4(float32(uint32(X)) * (1.0 / fixOne))
+		fy := archsimd.BroadcastFloat32x4(float32(uint32(Y)) * (1.0 / fixOne))
+		X += dX
+		Y += dY
+		tl, tr := ld4(pp, i), ld4(pp, i+3)
+		bl, br := ld4(pp, i+w3), ld4(pp, i+w3+3)
+		t := tr.Sub(tl).MulAdd(fx, tl)
+		b := br.Sub(bl).MulAdd(fx, bl)
+		o := b.Sub(t).MulAdd(fy, t)
+		d0[x], d1[x], d2[x] = o.GetElem(0), o.GetElem(1), o.GetElem(2)
+		acc = acc.Add(o)
+	}
+	var a [4]float32
+	acc.StoreArray(&a)
+	sum[0] += a[0]
+	sum[1] += a[1]
+	sum[2] += a[2]
+	return n
+}

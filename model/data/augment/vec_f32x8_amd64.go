@@ -88,12 +88,7 @@ func innerVec(d0, d1, d2, pix []float32, X, Y, dX, dY int64, w3 int, sum *[3]flo
 	if !vecOK || n == 0 {
 		return 0
 	}
-	// Bound check: the taps' index iy*w3 + 3*ix is largest (smallest)
-	// where ix and iy are, at one end or the other.
-	xe, ye := X+int64(n-1)*dX, Y+int64(n-1)*dY
-	ixLo, ixHi := min(X, xe)>>32, max(X, xe)>>32
-	iyLo, iyHi := min(Y, ye)>>32, max(Y, ye)>>32
-	if ixLo < 0 || iyLo < 0 || int(iyHi)*w3+3*int(ixHi)+w3+7 > len(pix) {
+	if !vecTapsIn(n, X, Y, dX, dY, w3, len(pix)) {
 		return 0
 	}
 	pp := unsafe.Pointer(unsafe.SliceData(pix))
