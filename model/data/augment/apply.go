@@ -99,7 +99,9 @@ func (s *Scratch) Apply(dst []float32, outH, outW int, src Image, p Params, norm
 
 // rowFinisher is called on each finished output row (values in [0, 255]):
 // without a contrast change it normalises the row at once, while it is in
-// cache; with one it adds up the channel sums that the contrast needs.
+// cache; with one it adds up the channel sums that the contrast needs (or
+// takes them from the caller: the rotation loops add them up as they
+// write).
 type rowFinisher struct {
 	contrast bool
 	a, b     [3]float32

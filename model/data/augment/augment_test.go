@@ -398,3 +398,32 @@ func TestApplyReference(t *testing.T) {
 	}
 	t.Logf("largest difference %.3g", worst)
 }
+
+// TestRotationRuns: the lean loop's runs cover nearly all of a rotated
+// 224x224 image, reflected parts included (the checked loop is slow), and
+// never overlap.
+func TestRotationRuns(t *testing.T) {
+	const n = 224
+	fw := float64(n - 1)
+	for _, angle := range []float64{0.05, -0.3, 0.7, 1.2, -1.25, 2.5} {
+		cos, sin := math.Cos(angle), math.Sin(angle)
+		g := rotGeom{fw: fw, fh: fw, outW: n, outH: n, ax: 1, ay: 1, x1: fw, y1: fw, cos: cos, sin: sin, w3: 3 * n, wm: n - 1, hm: n - 1}
+		ox := (fw - (cos*fw - sin*fw)) / 2
+		oy := (fw - (sin*fw + cos*fw)) / 2
+		covered := 0
+		for y := range n {
+			rs := g.runs(nil, ox-sin*float64(y), oy+cos*float64(y))
+			x := 0
+			for _, r := range rs {
+				if r.a < x || r.b <= r.a || r.b > n {
+					t.Fatalf("angle %v row %d: runs %v", angle, y, rs)
+				}
+				covered += r.b - r.a
+				x = r.b
+			}
+		}
+		if f := float64(covered) / (n * n); f < 0.98 { // 0.991-0.993 here
+			t.Errorf("angle %v: runs cover %.3f of the image", angle, f)
+		}
+	}
+}
