@@ -353,7 +353,7 @@ func refApply(outH, outW int, src Image, p Params, norm Norm) []float64 {
 
 // TestApplyReference: Apply agrees with refApply, for random draws of
 // every step together and of the presets, on a noisy image and on a
-// smooth one, at 224 and odd sizes. The tolerance, in normalised units
+// smooth one, at 224, odd and tiny sizes. The tolerance, in normalised units
 // (ImageNet: 1 is about 58 levels of 255), is float32 rounding: 3e-5 is
 // 0.002 levels.
 func TestApplyReference(t *testing.T) {
@@ -365,6 +365,8 @@ func TestApplyReference(t *testing.T) {
 	for i := range smooth.Pix {
 		smooth.Pix[i] = uint8(128 + 120*math.Sin(float64(i)/97))
 	}
+	wide := Image{H: 4, W: 60, Pix: noisy.Pix[:4*60*3]} // reflects more than once at large angles
+	tall := Image{H: 60, W: 4, Pix: noisy.Pix[:60*4*3]}
 	const tol = 3e-5
 	var sc Scratch
 	worst := 0.0
@@ -376,7 +378,7 @@ func TestApplyReference(t *testing.T) {
 		for _, tc := range []struct {
 			src        Image
 			outH, outW int
-		}{{noisy, 224, 224}, {smooth, 61, 47}, {smooth, 33, 52}} {
+		}{{noisy, 224, 224}, {smooth, 61, 47}, {smooth, 33, 52}, {wide, 4, 60}, {tall, 60, 4}, {wide, 1, 1}, {tall, 2, 3}} {
 			n := 12
 			if testing.Short() {
 				n = 3
