@@ -398,7 +398,7 @@ func TestApplyReference(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("largest difference %.3g", worst)
+	t.Logf("largest difference %.3g (vector path: %s)", worst, vecPath())
 }
 
 // TestRotationRuns: the lean loop's runs cover nearly all of a rotated
