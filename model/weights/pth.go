@@ -452,8 +452,19 @@ type namedTensor struct {
 	tensor *pytorch.Tensor
 }
 
+// maxNesting is how deep findStateDict looks for a state_dict inside
+// dicts (a checkpoint's {"model": {"state_dict": ...}} is 2 deep). A pickle
+// can make a dict that holds itself: without a limit the search would
+// recurse until the stack overflowed, which kills the process.
+const maxNesting = 8
+
 // findStateDict finds the dict of tensors in what the file holds.
-func findStateDict(obj any) ([]namedTensor, error) {
+func findStateDict(obj any) ([]namedTensor, error) { return findStateDictIn(obj, 0) }
+
+func findStateDictIn(obj any, depth int) ([]namedTensor, error) {
+	if depth > maxNesting {
+		return nil, fmt.Errorf("holds dicts nested more than %d deep without a state_dict (a dict inside itself?)", maxNesting)
+	}
 	entries, ok := dictEntries(obj)
 	if !ok {
 		return nil, fmt.Errorf("holds a %s, not a state_dict (a dict of tensors)", pyType(obj))
@@ -475,7 +486,7 @@ func findStateDict(obj any) ([]namedTensor, error) {
 		for _, e := range entries {
 			if e[0] == key {
 				if _, ok := dictEntries(e[1]); ok {
-					return findStateDict(e[1])
+					return findStateDictIn(e[1], depth+1)
 				}
 			}
 		}

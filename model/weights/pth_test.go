@@ -323,6 +323,10 @@ func TestPthCorrupt(t *testing.T) {
 		{zipOf(t, map[string]string{"a/data.pkl": "\x80\x02X\xf0\xff\xff\xffabc."}), "needs 4294967280 bytes, 4 remain"},
 		{zipOf(t, map[string]string{"a/data.pkl": "\x80\x02\xff."}), "unknown opcode 0xff"},
 		{zipOf(t, map[string]string{"a/data.pkl": "\x80\x02N"}), "no STOP opcode"},
+		// A dict that holds itself under "state_dict" (found in review,
+		// now in FuzzParsePth's corpus): the search recursed until the stack
+		// overflowed, a fatal error that no recover catches.
+		{zipOf(t, map[string]string{"a/data.pkl": selfNestedPickle}), "nested more than 8 deep"},
 	} {
 		if _, err := ParsePth(c.data, "x"); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: %v; want an error saying %q", c.data[:min(len(c.data), 12)], err, c.want)
@@ -343,7 +347,10 @@ func TestPthCorrupt(t *testing.T) {
 	}
 }
 
-func zipOf(t *testing.T, files map[string]string) []byte {
+// selfNestedPickle is d = {}; d["state_dict"] = d.
+const selfNestedPickle = "\x80\x02}q\x00X\x0a\x00\x00\x00state_dicth\x00s."
+
+func zipOf(t testing.TB, files map[string]string) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	w := zip.NewWriter(&b)
