@@ -73,7 +73,8 @@ func Variants(valid []byte, flips int, seed uint64) map[string][]byte {
 }
 
 // Encode formats one corpus entry: values of the fuzz function's
-// argument types ([]byte, string, bool, int, int64, uint64, float64) in
+// argument types ([]byte, string, bool, int, int32, int64, uint8, uint32,
+// uint64, float64) in
 // order.
 func Encode(vals ...any) []byte {
 	var b strings.Builder
@@ -92,6 +93,12 @@ func Encode(vals ...any) []byte {
 			fmt.Fprintf(&b, "int64(%d)\n", v)
 		case uint64:
 			fmt.Fprintf(&b, "uint64(%d)\n", v)
+		case uint8:
+			fmt.Fprintf(&b, "byte(%s)\n", strconv.QuoteRune(rune(v)))
+		case uint32:
+			fmt.Fprintf(&b, "uint32(%d)\n", v)
+		case int32:
+			fmt.Fprintf(&b, "int32(%d)\n", v)
 		case float64:
 			fmt.Fprintf(&b, "float64(%s)\n", strconv.FormatFloat(v, 'g', -1, 64))
 		default:
@@ -175,5 +182,46 @@ func AllocBound(t testing.TB, what string, bound uint64, f func()) {
 	runtime.ReadMemStats(&after)
 	if got := after.TotalAlloc - before.TotalAlloc; got > bound {
 		t.Fatalf("%s allocated %d bytes, above its bound of %d", what, got, bound)
+	}
+}
+
+// ReadBytes reads a corpus entry whose only value is a []byte.
+func ReadBytes(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 || lines[0] != "go test fuzz v1" || !strings.HasPrefix(lines[1], "[]byte(") || !strings.HasSuffix(lines[1], ")") {
+		return nil, fmt.Errorf("%s: not a corpus entry of one []byte", path)
+	}
+	s, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")"))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return []byte(s), nil
+}
+
+// AddVariantsOfEntries adds the truncations and bit flips of every entry
+// already in the target's folder that the writers did not make (the
+// hand-made or fuzzer-found ones, single []byte values), named after it.
+func (w *Writer) AddVariantsOfEntries(flips int) {
+	w.t.Helper()
+	entries, err := os.ReadDir(w.dir)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "seed-") {
+			continue
+		}
+		b, err := ReadBytes(filepath.Join(w.dir, e.Name()))
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		vs := Variants(b, flips, uint64(len(b)))
+		for k, v := range vs {
+			w.Add(e.Name()+"-"+k, v)
+		}
 	}
 }

@@ -114,8 +114,9 @@ func New(cfg Config) (*Net, error) {
 }
 
 // StateShapes lists the state_dict a network of cfg has (names and
-// shapes, in torchvision's order; Data is nil, Counter is set for each
-// num_batches_tracked) without allocating any of its tensors: a reader
+// shapes, in torchvision's order; Data is nil, Param is set for the
+// parameters and Counter for each num_batches_tracked) without allocating
+// any of its tensors: a reader
 // checks a file against it before building the network, so that a file
 // declaring a huge network cannot make it allocate more than the file
 // holds.
@@ -124,11 +125,7 @@ func StateShapes(cfg Config) ([]StateEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := n.State()
-	for i := range s {
-		s[i].Param = nil
-	}
-	return s, nil
+	return n.State(), nil
 }
 
 // layout builds the network's structure and tensor layout, without
