@@ -18,7 +18,7 @@ WASM_VET_PKGS = $(WASM_PKGS) ./app/... ./wasm/... ./assets/...
 BENCH ?= .
 BENCHTIME ?= 1x
 
-.PHONY: all build web icons run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64 bench bench-wasm bench-kernels fixtures clean clean-data
+.PHONY: all build web icons run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64 bench bench-wasm bench-kernels bench-server fuzz fuzz-corpus test-reliability fixtures clean clean-data
 
 all: build
 
@@ -115,6 +115,27 @@ bench-kernels:
 # The same in node (js/wasm), e.g. make bench-wasm BENCH=Sgemm BENCHTIME=1s
 bench-wasm:
 	GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) ./model/...
+
+# Reliability (issue 8), not part of `make test` (which replays the fuzz
+# corpora and runs the kill test with 12 rounds): the killed-process test
+# with KILL_ROUNDS SIGKILLs, then every fuzz target for FUZZTIME each, one
+# worker at a time (tools/fuzz.sh prints the time and executions of each).
+KILL_ROUNDS ?= 60
+FUZZTIME ?= 10m
+test-reliability:
+	GORESNET_KILL_ROUNDS=$(KILL_ROUNDS) go test -count 1 -timeout 2h -run '^TestKilledTrainingResumes$$' -v ./cli
+	FUZZTIME=$(FUZZTIME) tools/fuzz.sh
+
+# The fuzz targets alone, e.g. make fuzz FUZZTIME=1m FUZZ=FuzzDecode.
+FUZZ ?=
+fuzz:
+	FUZZTIME=$(FUZZTIME) tools/fuzz.sh $(FUZZ)
+
+# Regenerate the committed seed corpora (valid inputs, truncations, bit
+# flips) under each package's testdata/fuzz/; entries found by fuzzing
+# are kept.
+fuzz-corpus:
+	GORESNET_WRITE_CORPUS=1 go test -count 1 -run 'TestWrite.*Corpus' ./model/...
 
 # Regenerate the PyTorch parity fixtures (needs Debian's python3-torch and
 # python3-torchvision: apt-get install -y python3-torch python3-torchvision).
