@@ -7,7 +7,8 @@
 #
 #   tools/fuzz.sh                      # all targets, 10 minutes each
 #   FUZZTIME=30s tools/fuzz.sh         # a quick pass
-#   tools/fuzz.sh FuzzDecode           # the targets whose name matches
+#   tools/fuzz.sh FuzzDecode           # the targets whose package:name matches
+#   tools/fuzz.sh 'weights:FuzzParse$'  # (a grep pattern)
 #
 # Logs go to $FUZZLOGS (default fuzz-logs/, not committed).
 set -eu
@@ -47,7 +48,7 @@ printf '%-22s %-16s %10s %14s %10s\n' package target time execs corpus > "$summa
 for t in $TARGETS; do
 	pkg=${t%%:*}
 	name=${t##*:}
-	if [ -n "$only" ] && ! echo "$name" | grep -q -- "$only"; then
+	if [ -n "$only" ] && ! echo "$t" | grep -q -- "$only"; then
 		continue
 	fi
 	log="$FUZZLOGS/$(echo "$pkg" | tr / _ | sed 's/^\._//')-$name.log"
