@@ -101,6 +101,16 @@ test-arm64:
 bench:
 	go test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) ./model/...
 
+# The server under load on loopback (server/load_test.go): LOAD_REQUESTS
+# requests from LOAD_CONCURRENCY clients at once, shard Ranges and app
+# files mixed, every answer checked; prints p50/p99 latency (overall and
+# per kind), requests/s and MB/s, and fails on any error. `make test`
+# runs a small version (1,000 requests, 16 clients).
+LOAD_REQUESTS ?= 20000
+LOAD_CONCURRENCY ?= 64
+bench-server:
+	GORESNET_LOAD_REQUESTS=$(LOAD_REQUESTS) GORESNET_LOAD_CONCURRENCY=$(LOAD_CONCURRENCY) go test -count 1 -run '^TestServerLoad$$' -v ./server
+
 # The kernel figures of issue 3 as tables with the CPU model: GEMM shapes
 # (1 thread, then 1 vs 2), whole-network ResNet-50 natively at 1 and 2
 # threads, then the GEMM and ResNet-50 under js/wasm in node. COUNT runs
