@@ -66,6 +66,9 @@ type Checkpoint struct {
 // SaveCheckpoint writes the network's state_dict (torchvision names, so
 // the file also loads as plain weights), the optimizer's state and meta to
 // path, atomically, with a sha256 over the tensors in the metadata.
+//
+// A NaN or Inf anywhere in the state is refused (an error naming the
+// tensor), so that a checkpoint is never a diverged state.
 func SaveCheckpoint(path string, net *resnet.Net, opt *optim.Optimizer, meta Meta) error {
 	ts := weights.NetTensors(net)
 	if opt != nil {
@@ -83,6 +86,11 @@ func SaveCheckpoint(path string, net *resnet.Net, opt *optim.Optimizer, meta Met
 			b.WriteByte("01"[btoi(s)])
 		}
 		meta.OptimStarted = b.String()
+	}
+	for _, t := range ts {
+		if !finite(t.F32) {
+			return fmt.Errorf("checkpoint %s: tensor %q holds NaN or Inf: not saved", path, t.Name)
+		}
 	}
 	js, err := json.Marshal(meta)
 	if err != nil {
