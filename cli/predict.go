@@ -87,6 +87,9 @@ func runPredict(env *Env, args []string) error {
 	for _, file := range fs.Args() {
 		p := prediction{File: file}
 		err := func() error {
+			if st, err := os.Stat(file); err == nil && st.Size() > imageio.MaxFileBytes(maxPredictPixels) {
+				return fmt.Errorf("%d bytes, more than a picture of at most %d megapixels takes", st.Size(), maxPredictPixels>>20)
+			}
 			b, err := os.ReadFile(file)
 			if err != nil {
 				return err
