@@ -140,6 +140,7 @@ func TestWriteCorpus(t *testing.T) {
 		w.Add(name, b)
 	}
 	w.Add("self-nested-dict", zipOf(t, map[string]string{"a/data.pkl": selfNestedPickle}))
+	w.Add("long-text-number", zipOf(t, map[string]string{"a/data.pkl": longTextPickle(5000)}))
 	w.Done()
 }
 

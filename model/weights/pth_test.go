@@ -327,6 +327,9 @@ func TestPthCorrupt(t *testing.T) {
 		// now in FuzzParsePth's corpus): the search recursed until the stack
 		// overflowed, a fatal error that no recover catches.
 		{zipOf(t, map[string]string{"a/data.pkl": selfNestedPickle}), "nested more than 8 deep"},
+		// A number of a million digits as text (found in review): its
+		// conversion is quadratic, 3 s here, and hours for 100 MB.
+		{zipOf(t, map[string]string{"a/data.pkl": longTextPickle(1_000_000)}), "a number of 1000001 characters (at most 4096)"},
 	} {
 		if _, err := ParsePth(c.data, "x"); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: %v; want an error saying %q", c.data[:min(len(c.data), 12)], err, c.want)
@@ -346,6 +349,9 @@ func TestPthCorrupt(t *testing.T) {
 		t.Errorf("short storage: %v", err)
 	}
 }
+
+// longTextPickle is a protocol-0 LONG of n digits.
+func longTextPickle(n int) string { return "\x80\x02L" + strings.Repeat("7", n) + "L\n." }
 
 // selfNestedPickle is d = {}; d["state_dict"] = d.
 const selfNestedPickle = "\x80\x02}q\x00X\x0a\x00\x00\x00state_dicth\x00s."
