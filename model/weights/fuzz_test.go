@@ -141,6 +141,8 @@ func TestWriteCorpus(t *testing.T) {
 	}
 	w.Add("self-nested-dict", zipOf(t, map[string]string{"a/data.pkl": selfNestedPickle}))
 	w.Add("long-text-number", zipOf(t, map[string]string{"a/data.pkl": longTextPickle(5000)}))
+	w.Add("zip-bomb", deflatedPth(t, 1<<20))
+	w.Add("deflated", deflatedPth(t, 100))
 	w.Done()
 }
 

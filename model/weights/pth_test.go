@@ -341,7 +341,8 @@ func TestPthCorrupt(t *testing.T) {
 	zr, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	files := map[string]string{}
 	for _, f := range zr.File {
-		b, _ := readRecord(data, f, -1)
+		budget := int64(len(data))
+		b, _ := readZipRecord(data, f, -1, &budget)
 		files[f.Name] = string(b)
 	}
 	files["odd/data/1"] = files["odd/data/1"][:10]
@@ -393,5 +394,48 @@ func TestRebuildTensorV1(t *testing.T) {
 	}
 	if _, err := (rebuildTensorV1{}).Call(s, 0); err == nil {
 		t.Error("two arguments accepted")
+	}
+}
+
+// TestPthZipBomb: a re-zipped .pth whose compressed records would expand
+// to more than 16 times the file is refused before they are decompressed;
+// the same file with the records expanding less loads.
+func TestPthZipBomb(t *testing.T) {
+	small := deflatedPth(t, 1000)
+	if f, err := ParsePth(small, "small"); err != nil {
+		t.Fatalf("a deflated file expanding a little: %v", err)
+	} else if v, _, err := f.Float32("w"); err != nil || len(v) != 1000 {
+		t.Fatalf("reading it: %v", err)
+	}
+	bomb := deflatedPth(t, 16<<20) // 64 MiB of zeros in a file of ~70 KB
+	_, err := ParsePth(bomb, "bomb")
+	if err == nil || !strings.Contains(err.Error(), "once decompressed: more than a") {
+		t.Fatalf("%d-byte zip bomb: %v", len(bomb), err)
+	}
+	t.Logf("%d-byte file: %v", len(bomb), err)
+}
+
+// deflatedPth is a .pth of one float32 tensor of n zeros, re-zipped with
+// its records deflated.
+func deflatedPth(t testing.TB, n int) []byte {
+	{
+		zeros := n
+		ts := []Tensor{{Name: "w", Shape: []int{zeros}, F32: make([]float32, zeros)}}
+		b := encodePth(t, ts, false)
+		zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var z bytes.Buffer
+		zw := zip.NewWriter(&z)
+		for _, f := range zr.File {
+			rc, _ := f.Open()
+			var rec bytes.Buffer
+			rec.ReadFrom(rc)
+			w, _ := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: zip.Deflate})
+			w.Write(rec.Bytes())
+		}
+		zw.Close()
+		return z.Bytes()
 	}
 }
