@@ -418,24 +418,20 @@ func TestPthZipBomb(t *testing.T) {
 // deflatedPth is a .pth of one float32 tensor of n zeros, re-zipped with
 // its records deflated.
 func deflatedPth(t testing.TB, n int) []byte {
-	{
-		zeros := n
-		ts := []Tensor{{Name: "w", Shape: []int{zeros}, F32: make([]float32, zeros)}}
-		b := encodePth(t, ts, false)
-		zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var z bytes.Buffer
-		zw := zip.NewWriter(&z)
-		for _, f := range zr.File {
-			rc, _ := f.Open()
-			var rec bytes.Buffer
-			rec.ReadFrom(rc)
-			w, _ := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: zip.Deflate})
-			w.Write(rec.Bytes())
-		}
-		zw.Close()
-		return z.Bytes()
+	b := encodePth(t, []Tensor{{Name: "w", Shape: []int{n}, F32: make([]float32, n)}}, false)
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
 	}
+	var z bytes.Buffer
+	zw := zip.NewWriter(&z)
+	for _, f := range zr.File {
+		rc, _ := f.Open()
+		var rec bytes.Buffer
+		rec.ReadFrom(rc)
+		w, _ := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: zip.Deflate})
+		w.Write(rec.Bytes())
+	}
+	zw.Close()
+	return z.Bytes()
 }
