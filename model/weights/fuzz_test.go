@@ -123,6 +123,13 @@ func TestWriteCorpus(t *testing.T) {
 	w.AddVariants("resnet18-w64", st.Bytes(), 10)
 	w.AddVariants("small", encode(t, []Tensor{{Name: "a", Shape: []int{2}, F32: []float32{1, 2}}, {Name: "n", I64: []int64{7}}}), 8)
 	w.Add("huge-declared", hugeSafetensors())
+	md := NetMetadata(net)
+	md["dropout"], md["head"] = "NaN", "notebook"
+	var nan bytes.Buffer
+	if err := Encode(&nan, NetTensors(net), md); err != nil {
+		t.Fatal(err)
+	}
+	w.Add("nan-dropout", nan.Bytes())
 	w.Add("pth-zip", encodePth(t, NetTensors(net), false))
 	w.Done()
 
@@ -215,5 +222,29 @@ func TestHugeDeclaredTensorFailsFast(t *testing.T) {
 		if alloc > 1<<20 || elapsed > time.Second {
 			t.Errorf("%s: refusing took %v and %d bytes", name, elapsed, alloc)
 		}
+	}
+}
+
+// TestMetadataNaNDropout: a weights file whose metadata says the dropout
+// rate is NaN is refused (NaN passed the range check, and would have made
+// every activation of the notebook head NaN in training).
+func TestMetadataNaNDropout(t *testing.T) {
+	net := tinyWeights(t)
+	md := NetMetadata(net)
+	md["dropout"] = "NaN"
+	var b bytes.Buffer
+	if err := Encode(&b, NetTensors(net), md); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Parse(b.Bytes(), "nan-dropout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := resnet.Config{}
+	if err := InferConfig(f, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckFits(f, cfg, LoadOptions{}); err == nil || !strings.Contains(err.Error(), "dropout NaN must be in [0, 1)") {
+		t.Errorf("a NaN dropout rate: %v", err)
 	}
 }
