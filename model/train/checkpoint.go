@@ -288,8 +288,9 @@ func (m *Meta) check() error {
 		return fmt.Errorf("preprocess: %d means and %d standard deviations, want 3 of each", len(p.Mean), len(p.Std))
 	}
 	for i := range p.Std {
-		if !(p.Std[i] > 0) || math.IsInf(float64(p.Std[i]), 0) {
-			return fmt.Errorf("preprocess: standard deviation %v", p.Std[i])
+		// Pixels are divided by it: a tiny one would make them overflow.
+		if !(p.Std[i] >= 1e-6) || math.IsInf(float64(p.Std[i]), 0) {
+			return fmt.Errorf("preprocess: standard deviation %v (want at least 1e-6)", p.Std[i])
 		}
 	}
 	return nil

@@ -172,6 +172,7 @@ func badMetas(adamw, notebook string) map[string]string {
 		"size-huge":              sub(adamw, `"size":64`, `"size":1073741824`),
 		"unknown-norm":           sub(adamw, `"norm":"imagenet"`, `"norm":"zscore"`),
 		"zero-std":               sub(adamw, `"norm":"imagenet"`, `"norm":"imagenet","mean":[0,0,0],"std":[1,0,1]`),
+		"denormal-std":           sub(adamw, `"norm":"imagenet"`, `"norm":"imagenet","mean":[0,0,0],"std":[1,1e-40,1]`),
 		"two-means":              sub(adamw, `"norm":"imagenet"`, `"norm":"imagenet","mean":[0,0],"std":[1,1]`),
 		"not-json":               adamw[:len(adamw)/2],
 		"notebook-size-huge":     sub(notebook, `"size":64`, `"size":131072`),
