@@ -18,7 +18,7 @@ WASM_VET_PKGS = $(WASM_PKGS) ./app/... ./wasm/... ./assets/...
 BENCH ?= .
 BENCHTIME ?= 1x
 
-.PHONY: all build web icons run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64 bench bench-wasm bench-kernels bench-server fuzz fuzz-corpus test-reliability fixtures clean clean-data
+.PHONY: all build web icons run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64 bench bench-go bench-wasm bench-kernels bench-server fuzz fuzz-corpus test-reliability fixtures clean clean-data
 
 all: build
 
@@ -93,12 +93,30 @@ test-arm64:
 		echo "test-arm64: skipped, qemu-aarch64 is not installed (apt-get install qemu-user)"; \
 	fi
 
-# Benchmarks are not part of `make test`. BENCH selects, e.g.
-# make bench BENCH='ResNet50/forward', or the data pipeline's:
-# make bench BENCH='Import|LoadAugment' (one op imports 64 JPEGs or loads
+# Benchmarks are not part of `make test`.
+#
+# make bench: our ResNet-50 against PyTorch, TensorFlow.js and
+# onnxruntime-web on this machine, in one run (bench/, README.md's
+# table): native (Go benchmarks, PyTorch), then headless Chromium (our
+# worker, the app's cold load, the JavaScript peers). It installs what it
+# needs when it can (apt-get python3-torch python3-torchvision chromium as
+# root, npm ci in bench/js) and lists a peer it cannot run with the reason.
+# QUICK=1: batch 1 only, 3 runs per figure (under 3 minutes; the full run
+# takes under 15 on 2 cores). BENCH_FLAGS passes flags (go run ./bench -h).
+# Then the server's load test (bench-server, about 10 s): after the
+# harness, because it keeps both cores busy and would slow the figures.
+QUICK ?=
+BENCH_FLAGS ?=
+bench: build web
+	go run ./bench $(if $(filter-out 0,$(QUICK)),-quick) $(BENCH_FLAGS)
+	$(MAKE) --no-print-directory bench-server
+
+# bench-go runs the Go benchmarks alone. BENCH selects, e.g.
+# make bench-go BENCH='ResNet50/forward', or the data pipeline's:
+# make bench-go BENCH='Import|LoadAugment' (one op imports 64 JPEGs or loads
 # 256 images, so BENCHTIME=1x is already a measurement; add -count with
 # go test for medians, as README.md's figures do).
-bench:
+bench-go:
 	go test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) ./model/...
 
 # The server under load on loopback (server/load_test.go): LOAD_REQUESTS
@@ -118,9 +136,9 @@ bench-server:
 COUNT ?= 5
 bench-kernels:
 	go test -run '^$$' -bench 'Sgemm$$|SgemmThreads' -count $(COUNT) ./model/kernels | go run ./internal/benchtable -title "SGEMM, native"
-	go test -run '^$$' -bench 'ResNet50Threads' -benchtime 2x -count $(COUNT) ./model/resnet | go run ./internal/benchtable -title "ResNet-50 at 224, native"
+	go test -run '^$$' -bench 'ResNet50Threads/t[12]/(forward|train)/224/b(1|4)$$' -benchtime 2x -count $(COUNT) ./model/resnet | go run ./internal/benchtable -title "ResNet-50 at 224, native"
 	GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) -run '^$$' -bench 'Sgemm$$' -count $(COUNT) ./model/kernels | go run ./internal/benchtable -title "SGEMM, js/wasm in node"
-	GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) -run '^$$' -bench 'ResNet50Threads/t1/forward|ResNet50/train/224/b1' -benchtime 1x -count $(COUNT) ./model/resnet | go run ./internal/benchtable -title "ResNet-50 at 224, js/wasm in node (1 thread)"
+	GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) -run '^$$' -bench 'ResNet50Threads/t1/(forward|train)/224/b1$$' -benchtime 1x -count $(COUNT) ./model/resnet | go run ./internal/benchtable -title "ResNet-50 at 224, js/wasm in node (1 thread)"
 
 # The same in node (js/wasm), e.g. make bench-wasm BENCH=Sgemm BENCHTIME=1s
 bench-wasm:

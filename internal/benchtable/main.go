@@ -15,11 +15,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/goresnet/goresnet/internal/cpuinfo"
 )
 
 func main() {
 	title := flag.String("title", "", "a heading for the table")
-	cpuinfo := flag.Bool("cpu", true, "print the CPU model and SIMD flags first")
+	showCPU := flag.Bool("cpu", true, "print the CPU model and SIMD flags first")
 	flag.Parse()
 	type row struct {
 		name    string
@@ -69,8 +71,8 @@ func main() {
 	if *title != "" {
 		fmt.Printf("\n### %s\n\n", *title)
 	}
-	if *cpuinfo {
-		fmt.Printf("CPU: %s (%s/%s, GOMAXPROCS %d)\n\n", cpuModel(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
+	if *showCPU {
+		fmt.Printf("CPU: %s (%s/%s, GOMAXPROCS %d)\n\n", cpuinfo.Model(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
 	}
 	fmt.Printf("| benchmark | runs |")
 	for _, u := range units {
@@ -116,36 +118,4 @@ func fmtNum(v float64) string {
 		return strconv.FormatFloat(v, 'f', 1, 64)
 	}
 	return strconv.FormatFloat(v, 'f', 2, 64)
-}
-
-// cpuModel reads the model name and the SIMD flags that matter here.
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown"
-	}
-	model, flags := "", map[string]bool{}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		switch strings.TrimSpace(k) {
-		case "model name":
-			if model == "" {
-				model = strings.TrimSpace(v)
-			}
-		case "flags":
-			for _, f := range strings.Fields(v) {
-				flags[f] = true
-			}
-		}
-	}
-	var have []string
-	for _, f := range []string{"avx", "avx2", "fma", "avx512f"} {
-		if flags[f] {
-			have = append(have, f)
-		}
-	}
-	return fmt.Sprintf("%s [%s]", model, strings.Join(have, " "))
 }

@@ -169,6 +169,12 @@ func TestActiveKernel(t *testing.T) {
 	if k := kernelByName("f32_gemm_2x32__avx2_fma"); simdBuild && runtime.GOARCH == "amd64" && k.usable() {
 		want = k.name
 	}
+	if k := kernelByName("f32_gemm_4x32__avx512f"); simdBuild && runtime.GOARCH == "amd64" && k.usable() {
+		want = k.name
+	}
+	if env := os.Getenv("GORESNET_KERNEL"); env != "" {
+		want = env
+	}
 	if simdBuild && runtime.GOARCH == "wasm" {
 		want = "f32_gemm_4x8__wasmsimd"
 		if k := kernelByName("f32_gemm_4x8__wasmsimd_wat"); k != nil {

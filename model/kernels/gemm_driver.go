@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"os"
 	"sort"
 	"sync"
 	"unsafe"
@@ -53,11 +54,21 @@ func registerKernel(k *ukernel) {
 	pickKernel()
 }
 
+// pickKernel makes the best usable kernel active, or the one that
+// $GORESNET_KERNEL names (if it is usable here): for comparing kernels on
+// one machine, e.g. GORESNET_KERNEL=f32_gemm_2x32__avx2_fma.
 func pickKernel() {
+	want := os.Getenv("GORESNET_KERNEL")
+	active = nil
 	for _, k := range gemmKernels {
 		if k.usable == nil || k.usable() {
-			active = k
-			return
+			if active == nil {
+				active = k
+			}
+			if k.name == want {
+				active = k
+				return
+			}
 		}
 	}
 }

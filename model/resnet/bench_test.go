@@ -57,8 +57,10 @@ func BenchmarkResNet50(b *testing.B) {
 	}
 }
 
-// BenchmarkResNet50Threads is BenchmarkResNet50 at 1 and 2 GEMM threads
-// and batch 4 for training (the comparison points with PyTorch).
+// BenchmarkResNet50Threads is BenchmarkResNet50 at 1 and 2 GEMM threads,
+// forward at batch 1 and 8, training at batch 1, 4 and 8 (the comparison
+// points with PyTorch: make bench runs b1 and b8, make bench-kernels the
+// forward at b1 and training at b1 and b4).
 func BenchmarkResNet50Threads(b *testing.B) {
 	net, err := New(DefaultConfig())
 	if err != nil {
@@ -68,7 +70,7 @@ func BenchmarkResNet50Threads(b *testing.B) {
 		for _, c := range []struct {
 			mode  string
 			batch int
-		}{{"forward", 1}, {"train", 4}} {
+		}{{"forward", 1}, {"forward", 8}, {"train", 1}, {"train", 4}, {"train", 8}} {
 			b.Run(fmt.Sprintf("t%d/%s/224/b%d", threads, c.mode, c.batch), func(b *testing.B) {
 				prev := kernels.SetThreads(threads)
 				defer kernels.SetThreads(prev)

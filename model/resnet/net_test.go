@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -123,8 +124,8 @@ func TestNetworkGradientsFiniteDifference(t *testing.T) {
 				for _, g := range p.Grad {
 					scale = math.Max(scale, math.Abs(float64(g)))
 				}
-				worst := 0.0
-				for k := 0; k < 6; k++ {
+				var errs []float64
+				for k := 0; k < 7; k++ {
 					i := r.IntN(p.Size())
 					old := p.Data[i]
 					eps := float32(1e-4) * max(1, float32(math.Abs(float64(old))))
@@ -135,16 +136,28 @@ func TestNetworkGradientsFiniteDifference(t *testing.T) {
 					p.Data[i] = old
 					fd := (lp - lm) / float64((old+eps)-(old-eps))
 					e := math.Abs(fd-float64(p.Grad[i])) / math.Max(scale, 1e-3)
-					worst = math.Max(worst, e)
-					// Float32 forward passes and ReLU/max-pool kinks make
-					// network-level finite differences noisy at the few-%
-					// level; a wiring mistake (a lost shortcut gradient, a
-					// wrong buffer) shows up as tens of %.
-					if e > 5e-2 {
+					errs = append(errs, e)
+					if e > 0.25 {
 						t.Errorf("%s[%d]: finite difference %.5g, backward %.5g (max |grad| %.3g)", p.Name, i, fd, p.Grad[i], scale)
 					}
 				}
-				t.Logf("%s: worst error %.2g of max |grad| %.3g", p.Name, worst, scale)
+				// Float32 forward passes and ReLU/max-pool kinks make single
+				// network-level finite differences noisy at the few-%
+				// level, worse for a sample whose perturbation crosses a
+				// kink; a wiring mistake (a lost shortcut gradient, a wrong
+				// buffer) is wrong for most samples, by tens of %. The
+				// resnet50 here (width/8, default init, eval mode) is the
+				// worst conditioned: gradients of 60-80 for a loss of 2,
+				// and conv1's median error sits at 1.7-2.1% in every build
+				// and for every eps from 1e-5 to 1e-4 (larger eps is
+				// worse: kinks). So: the median must be within 5%, and no
+				// sample off by 25%.
+				slices.Sort(errs)
+				worst := errs[len(errs)-1]
+				if med := errs[len(errs)/2]; med > 5e-2 {
+					t.Errorf("%s: median finite-difference error %.3g of max |grad| %.3g", p.Name, med, scale)
+				}
+				t.Logf("%s: median error %.2g, worst %.2g of max |grad| %.3g", p.Name, errs[len(errs)/2], worst, scale)
 			}
 		})
 	}
