@@ -18,7 +18,7 @@ WASM_VET_PKGS = $(WASM_PKGS) ./app/... ./wasm/... ./assets/...
 BENCH ?= .
 BENCHTIME ?= 1x
 
-.PHONY: all build web icons run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64 bench bench-go bench-browser bench-wasm bench-kernels fixtures clean clean-data
+.PHONY: all build web icons run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64 bench bench-go bench-browser bench-wasm bench-kernels bench-server fuzz fuzz-corpus test-reliability fixtures clean clean-data
 
 all: build
 
@@ -103,10 +103,16 @@ test-arm64:
 # root, npm ci in bench/js) and lists a peer it cannot run with the reason.
 # QUICK=1: batch 1 only, 3 runs per figure (under 3 minutes; the full run
 # takes under 15 on 2 cores). BENCH_FLAGS passes flags (go run ./bench -h).
+# Then the server's load test (bench-server, about 10 s): after the
+# harness, because it keeps both cores busy and would slow the figures;
+# and, unless QUICK, data-parallel training in the browser (bench-browser,
+# a few minutes: the 2-worker efficiency at batch 8).
 QUICK ?=
 BENCH_FLAGS ?=
 bench: build web
 	go run ./bench $(if $(filter-out 0,$(QUICK)),-quick) $(BENCH_FLAGS)
+	$(MAKE) --no-print-directory bench-server
+	$(if $(filter-out 0,$(QUICK)),,$(MAKE) --no-print-directory bench-browser)
 
 # bench-go runs the Go benchmarks alone. BENCH selects, e.g.
 # make bench-go BENCH='ResNet50/forward', or the data pipeline's:
@@ -125,6 +131,16 @@ bench-go:
 bench-browser:
 	go test -run '^$$' -bench BrowserResNet50 -benchtime 1x -timeout 60m ./e2e | go run ./internal/benchtable -title "ResNet-50 at 224 in Chromium's workers"
 
+# The server under load on loopback (server/load_test.go): LOAD_REQUESTS
+# requests from LOAD_CONCURRENCY clients at once, shard Ranges and app
+# files mixed, every answer checked; prints p50/p99 latency (overall and
+# per kind), requests/s and MB/s, and fails on any error. `make test`
+# runs a small version (1,000 requests, 16 clients).
+LOAD_REQUESTS ?= 20000
+LOAD_CONCURRENCY ?= 64
+bench-server:
+	GORESNET_LOAD_REQUESTS=$(LOAD_REQUESTS) GORESNET_LOAD_CONCURRENCY=$(LOAD_CONCURRENCY) go test -count 1 -run '^TestServerLoad$$' -v ./server
+
 # The kernel figures of issue 3 as tables with the CPU model: GEMM shapes
 # (1 thread, then 1 vs 2), whole-network ResNet-50 natively at 1 and 2
 # threads, then the GEMM and ResNet-50 under js/wasm in node. COUNT runs
@@ -139,6 +155,27 @@ bench-kernels:
 # The same in node (js/wasm), e.g. make bench-wasm BENCH=Sgemm BENCHTIME=1s
 bench-wasm:
 	GOOS=js GOARCH=wasm go test -exec $(WASM_EXEC) -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) ./model/...
+
+# Reliability (issue 8), not part of `make test` (which replays the fuzz
+# corpora and runs the kill test with 12 rounds): the killed-process test
+# with KILL_ROUNDS SIGKILLs, then every fuzz target for FUZZTIME each, one
+# worker at a time (tools/fuzz.sh prints the time and executions of each).
+KILL_ROUNDS ?= 60
+FUZZTIME ?= 10m
+test-reliability:
+	GORESNET_KILL_ROUNDS=$(KILL_ROUNDS) go test -count 1 -timeout 2h -run '^TestKilledTrainingResumes$$' -v ./cli
+	FUZZTIME=$(FUZZTIME) tools/fuzz.sh
+
+# The fuzz targets alone, e.g. make fuzz FUZZTIME=1m FUZZ=FuzzDecode.
+FUZZ ?=
+fuzz:
+	FUZZTIME=$(FUZZTIME) tools/fuzz.sh $(FUZZ)
+
+# Regenerate the committed seed corpora (valid inputs, truncations, bit
+# flips) under each package's testdata/fuzz/; entries found by fuzzing
+# are kept.
+fuzz-corpus:
+	GORESNET_WRITE_CORPUS=1 go test -count 1 -run 'TestWrite.*Corpus' ./model/...
 
 # Regenerate the PyTorch parity fixtures (needs Debian's python3-torch and
 # python3-torchvision: apt-get install -y python3-torch python3-torchvision).

@@ -93,6 +93,11 @@ func runForward(env *Env, args []string) error {
 	if *dropout >= 0 {
 		cfg.Dropout = float32(*dropout)
 	}
+	// Check the file's tensors before building the network, so that a
+	// file declaring a huge network is refused before it is allocated.
+	if err := weights.CheckFits(wf, cfg, weights.LoadOptions{}); err != nil {
+		return err
+	}
 	net, err := resnet.New(cfg)
 	if err != nil {
 		return err

@@ -78,6 +78,13 @@ func (f *netFlags) build() (*resnet.Net, *weights.File, error) {
 	if cfg.InputSize == 0 {
 		cfg.InputSize = 224
 	}
+	if wf != nil {
+		// Before building: a file declaring a huge network is refused
+		// before the network is allocated.
+		if err := weights.CheckFits(wf, cfg, weights.LoadOptions{}); err != nil {
+			return nil, nil, err
+		}
+	}
 	net, err := resnet.New(cfg)
 	if err != nil {
 		return nil, nil, err

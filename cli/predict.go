@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/goresnet/goresnet/model/data/imageio"
 	"github.com/goresnet/goresnet/model/predict"
 	"github.com/goresnet/goresnet/model/train"
 )
@@ -61,6 +62,9 @@ func runPredict(env *Env, args []string) error {
 	for _, file := range fs.Args() {
 		p := prediction{File: file}
 		err := func() error {
+			if st, err := os.Stat(file); err == nil && st.Size() > imageio.MaxFileBytes(predict.MaxPixels) {
+				return fmt.Errorf("%d bytes, more than a picture of at most %d megapixels takes", st.Size(), predict.MaxPixels/1_000_000)
+			}
 			b, err := os.ReadFile(file)
 			if err != nil {
 				return err

@@ -59,19 +59,27 @@ func runServe(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if !loopbackOnly(*addr) {
+	// What the listener is bound to decides (a name may resolve to any
+	// address): a wildcard or any other interface gets the warning.
+	if t, ok := ln.Addr().(*net.TCPAddr); !ok || !t.IP.IsLoopback() || !loopbackOnly(*addr) {
 		fmt.Fprintf(env.Stderr, "\n*** WARNING: goresnet serve listens on %s, which is not only the loopback interface.\n"+
 			"*** Other machines that can reach it can load the app and download every dataset it serves.\n"+
 			"*** Use --addr 127.0.0.1:PORT to keep it on this machine.\n\n", ln.Addr())
 	}
-	fmt.Fprintf(env.Stdout, "goresnet: serving on http://%s/ (Ctrl-C stops)\n  %s\n", displayAddr(ln.Addr()), s.Describe())
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := serveContext()
 	defer stop()
+	fmt.Fprintf(env.Stdout, "goresnet: serving on http://%s/ (Ctrl-C stops)\n  %s\n", displayAddr(ln.Addr()), s.Describe())
 	if err := s.Serve(ctx, ln); err != nil {
 		return err
 	}
 	fmt.Fprintln(env.Stdout, "goresnet: stopped")
 	return nil
+}
+
+// serveContext is the context serve runs under: done at SIGINT or
+// SIGTERM (a test replaces it).
+var serveContext = func() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
 // loopbackOnly reports whether addr's host is a loopback address or a

@@ -40,6 +40,12 @@ history.json and history.csv after every epoch. A progress bar shows
 images/s, ETA, running loss and accuracy; Ctrl-C stops cleanly after saving
 a checkpoint, and --resume continues the run exactly where it stopped.
 
+Bad numbers: a NaN or Inf in the loss, the gradients, the running
+statistics or the updated weights stops training with the step and a
+suggestion to lower the learning rate (a NaN in the input: to check the
+data); nothing from that step is saved, so last.safetensors is the last
+good state: go on from it with --resume and a lower --lr.
+
 Fine-tuning: --weights takes ImageNet (or any) weights in safetensors or
 PyTorch .pth format under torchvision's names; when the class count
 differs, the fc layer is replaced by a freshly initialised one. Frozen
@@ -99,7 +105,7 @@ func runTrain(env *Env, args []string) error {
 	fs.Uint64Var(&f.Seed, "seed", d.Seed, "seed for initialisation, shuffling, augmentation and dropout")
 	fs.IntVar(&f.Workers, "workers", d.Workers, "goroutines preparing each batch")
 	threads := fs.Int("threads", 0, "GEMM threads (default: all cores)")
-	resume := fs.Bool("resume", false, "continue the run in --checkpoint-dir from its last checkpoint, with its saved settings")
+	resume := fs.Bool("resume", false, "continue the run in --checkpoint-dir from its last checkpoint, with its saved settings (--epochs, and --lr and its schedule's flags, may change)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -119,13 +125,30 @@ func runTrain(env *Env, args []string) error {
 		if err := json.Unmarshal(ck.Meta.Train, &saved); err != nil {
 			return fmt.Errorf("%s: no run settings to resume with: %w", ck.Path, err)
 		}
-		// The saved settings win, except the ones that say where to go on.
-		epochs, dir := f.Epochs, f.CheckpointDir
+		// The saved settings win, except the ones that say where to go on,
+		// and the learning rate and its schedule: after a divergence the
+		// run goes on from its last good checkpoint with a lower rate.
+		given, dir := f, f.CheckpointDir
 		explicit := map[string]bool{}
 		fs.Visit(func(fl *flag.Flag) { explicit[fl.Name] = true })
 		f = saved
 		if explicit["epochs"] {
-			f.Epochs = epochs
+			f.Epochs = given.Epochs
+		}
+		for _, o := range []struct {
+			name string
+			set  func()
+		}{
+			{"lr", func() { f.LR = given.LR }},
+			{"schedule", func() { f.Schedule = given.Schedule }},
+			{"gamma", func() { f.Gamma = given.Gamma }},
+			{"step-epochs", func() { f.StepEpochs = given.StepEpochs }},
+			{"warmup", func() { f.Warmup = given.Warmup }},
+		} {
+			if explicit[o.name] {
+				o.set()
+				fmt.Fprintf(env.Stdout, "resuming with --%s changed\n", o.name)
+			}
 		}
 		f.CheckpointDir = dir
 		fmt.Fprintf(env.Stdout, "resuming %s at epoch %d, batch %d (step %d)\n", ck.Path, ck.Meta.Epoch+1, ck.Meta.BatchInEpoch+1, ck.Meta.Step)
@@ -281,9 +304,17 @@ func trainRun(env *Env, f trainFlags, ck *train.Checkpoint) error {
 	case errors.Is(err, train.ErrStopped):
 		return nil
 	case errors.As(err, &nf):
-		// Nothing from the bad step was applied or saved: the checkpoints
-		// on disk are the last good state.
-		return fmt.Errorf("%w\nthe last good checkpoint is %s", err, filepath.Join(f.CheckpointDir, "last.safetensors"))
+		// Nothing from the bad step was saved: the checkpoints on disk are
+		// the last good state, to go on from with a lower rate.
+		last := filepath.Join(f.CheckpointDir, "last.safetensors")
+		if ck, cerr := train.OpenCheckpoint(last); cerr == nil {
+			return fmt.Errorf("%w\nthe last good checkpoint is %s (epoch %d, step %d): go on from it with a lower rate: goresnet train --resume --checkpoint-dir %s --lr %.3g",
+				err, last, ck.Meta.Epoch, ck.Meta.Step, f.CheckpointDir, f.LR/10)
+		}
+		if nf.Input {
+			return err
+		}
+		return fmt.Errorf("%w\nno checkpoint was saved before it: start again with a lower rate (--lr %.3g)", err, f.LR/10)
 	case err != nil:
 		return err
 	}

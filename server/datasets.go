@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log"
 	"net/http"
 	"os"
@@ -66,9 +68,9 @@ func (d *datasets) folders() map[string]string {
 			if data.ValidName(e.Name()) != nil {
 				continue
 			}
-			// A folder or a link to one.
+			// A folder or a link to one (a dataset kept elsewhere).
 			f := filepath.Join(d.dir, e.Name())
-			if st, err := os.Stat(filepath.Join(f, data.ManifestName)); err == nil && st.Mode().IsRegular() {
+			if st, err := statIn(f, data.ManifestName); err == nil && st.Mode().IsRegular() {
 				out[e.Name()] = f
 			}
 		}
@@ -77,7 +79,7 @@ func (d *datasets) folders() map[string]string {
 		if _, taken := out[name]; taken || data.ValidName(name) != nil {
 			continue
 		}
-		if st, err := os.Stat(filepath.Join(f, data.ManifestName)); err == nil && st.Mode().IsRegular() {
+		if st, err := statIn(f, data.ManifestName); err == nil && st.Mode().IsRegular() {
 			out[name] = f
 		}
 	}
@@ -93,10 +95,36 @@ func (d *datasets) folder(name string) (string, bool) {
 	return f, ok
 }
 
+// Files of a dataset are opened inside its folder with os.Root: a name
+// cannot leave the folder, through ".." or through a symbolic link that
+// points outside it (the folder itself may be a link: a dataset kept
+// elsewhere). The names served are also only those the manifest lists
+// (data.Manifest.Validate allows clean relative paths only).
+
+// statIn stats name inside folder.
+func statIn(folder, name string) (os.FileInfo, error) {
+	root, err := os.OpenRoot(folder)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	return root.Stat(name)
+}
+
+// readIn reads name inside folder.
+func readIn(folder, name string) ([]byte, error) {
+	root, err := os.OpenRoot(folder)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	return root.ReadFile(name)
+}
+
 // manifest reads (or reuses) the manifest of the dataset in folder.
 func (d *datasets) manifest(folder string) *manifestFile {
 	p := filepath.Join(folder, data.ManifestName)
-	st, err := os.Stat(p)
+	st, err := statIn(folder, data.ManifestName)
 	if err != nil {
 		return &manifestFile{err: err}
 	}
@@ -106,7 +134,7 @@ func (d *datasets) manifest(folder string) *manifestFile {
 		return c
 	}
 	c := &manifestFile{size: st.Size(), modTime: st.ModTime()}
-	c.raw, c.err = os.ReadFile(p)
+	c.raw, c.err = readIn(folder, data.ManifestName)
 	if c.err == nil {
 		c.m, c.err = data.ParseManifest(c.raw)
 		sum := sha256.Sum256(c.raw)
@@ -169,10 +197,13 @@ func (d *datasets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Header().Set("ETag", mf.etag)
+		if !zeroSuffixRanges(w, r, int64(len(mf.raw))) {
+			return
+		}
 		http.ServeContent(w, r, file, time.Time{}, bytes.NewReader(mf.raw))
 		return
 	case "import-report.json":
-		d.serveFile(w, r, filepath.Join(folder, file), "application/json", "no-cache", "", -1)
+		d.serveFile(w, r, folder, file, "application/json", "no-cache", "", -1)
 		return
 	}
 	for _, sp := range mf.m.Splits {
@@ -188,18 +219,29 @@ func (d *datasets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				}
 				cache = "public, max-age=31536000, immutable"
 			}
-			d.serveFile(w, r, filepath.Join(folder, filepath.FromSlash(file)), "application/octet-stream", cache, `"sha256:`+sh.SHA256+`"`, sh.Bytes)
+			d.serveFile(w, r, folder, file, "application/octet-stream", cache, `"sha256:`+sh.SHA256+`"`, sh.Bytes)
 			return
 		}
 	}
 	http.NotFound(w, r)
 }
 
-// serveFile serves a file with Range support; size, when not -1, must be
-// the file's (a shard that does not match its manifest is not served).
-func (d *datasets) serveFile(w http.ResponseWriter, r *http.Request, p, ctype, cache, etag string, size int64) {
-	f, err := os.Open(p)
+// serveFile serves the file name (slash-separated) inside folder with
+// Range support; size, when not -1, must be the file's (a shard that does
+// not match its manifest is not served).
+func (d *datasets) serveFile(w http.ResponseWriter, r *http.Request, folder, name, ctype, cache, etag string, size int64) {
+	p := filepath.Join(folder, filepath.FromSlash(name))
+	root, err := os.OpenRoot(folder)
 	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	defer root.Close()
+	f, err := root.Open(filepath.FromSlash(name))
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			d.log.Printf("%s: %v (not served)", p, err)
+		}
 		http.NotFound(w, r)
 		return
 	}
@@ -220,6 +262,9 @@ func (d *datasets) serveFile(w http.ResponseWriter, r *http.Request, p, ctype, c
 	if etag != "" {
 		h.Set("ETag", etag)
 	}
+	if !zeroSuffixRanges(w, r, st.Size()) {
+		return
+	}
 	http.ServeContent(w, r, filepath.Base(p), time.Time{}, f)
 }
 
@@ -234,5 +279,8 @@ func (d *datasets) serveIndex(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("ETag", fmt.Sprintf(`"%x"`, sum[:16]))
+	if !zeroSuffixRanges(w, r, int64(len(b))) {
+		return
+	}
 	http.ServeContent(w, r, "index.json", time.Time{}, bytes.NewReader(b))
 }

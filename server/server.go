@@ -40,6 +40,15 @@ type Config struct {
 	Debug bool
 	// Log receives the server's messages (nil: standard error).
 	Log io.Writer
+
+	// ReadHeaderTimeout, IdleTimeout and MaxHeaderBytes limit what a
+	// client may hold (0: the defaults below).
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
+	// CSPReportURI, when set, is added to the content security policy as
+	// its report-uri (the browser test collects violations there).
+	CSPReportURI string
 }
 
 // Server serves the app; it is an http.Handler.
@@ -109,7 +118,8 @@ func New(cfg Config) (*Server, error) {
 		Resources:             resources{st},
 	}
 	var h http.Handler = http.HandlerFunc(s.route)
-	h = isolate(h)
+	h = getOrHead(h)
+	h = isolate(h, cfg.CSPReportURI)
 	if cfg.Debug {
 		h = logRequests(h, s.log)
 	}
@@ -140,7 +150,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		// The toolchain's wasm_exec.js, which matches the wasm files.
 		s.serveStatic(w, r, "/web/wasm_exec.js")
 	default:
-		s.app.ServeHTTP(w, r)
+		s.app.ServeHTTP(jsType{w}, r)
 	}
 }
 
@@ -195,11 +205,15 @@ func (s *Server) Describe() string {
 	return fmt.Sprintf("app %s: %s; %s", s.Version, s.static.describe("app.wasm", "worker.wasm"), d)
 }
 
-// Timeouts of the HTTP server. No write timeout: a shard of a large
-// dataset may take long on a slow link.
+// Limits of the HTTP server, by default. No write timeout: a shard of a
+// large dataset may take long on a slow link; no read timeout either (it
+// would cut long responses, and no request has a body: only GET and HEAD
+// are answered). The header limit leaves room for the cookies other
+// local servers may have set for 127.0.0.1 (cookies ignore ports).
 const (
 	ReadHeaderTimeout = 10 * time.Second
 	IdleTimeout       = 2 * time.Minute
+	MaxHeaderBytes    = 64 << 10
 	ShutdownTimeout   = 5 * time.Second
 )
 
@@ -207,13 +221,7 @@ const (
 // it stops accepting, lets running requests finish (for up to
 // ShutdownTimeout) and returns nil.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: ReadHeaderTimeout,
-		IdleTimeout:       IdleTimeout,
-		ErrorLog:          s.log,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-	}
+	srv := s.httpServer(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -232,4 +240,29 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("requests still running after %v were cut", ShutdownTimeout)
 	}
 	return err
+}
+
+// httpServer is the http.Server Serve runs, with the configured limits.
+func (s *Server) httpServer(ctx context.Context) *http.Server {
+	or := func(v, def time.Duration) time.Duration {
+		if v > 0 {
+			return v
+		}
+		return def
+	}
+	mh := s.cfg.MaxHeaderBytes
+	if mh <= 0 {
+		mh = MaxHeaderBytes
+	}
+	return &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: or(s.cfg.ReadHeaderTimeout, ReadHeaderTimeout),
+		IdleTimeout:       or(s.cfg.IdleTimeout, IdleTimeout),
+		MaxHeaderBytes:    mh,
+		// "OPTIONS *" is answered by the handler too (405), not by
+		// net/http's built-in 200.
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     s.log,
+		BaseContext:                  func(net.Listener) context.Context { return ctx },
+	}
 }

@@ -189,6 +189,9 @@ func (f *staticFile) serve(w http.ResponseWriter, r *http.Request) {
 		tag += "-" + enc
 	}
 	h.Set("ETag", `"`+tag+`"`)
+	if !zeroSuffixRanges(w, r, int64(len(body))) {
+		return
+	}
 	http.ServeContent(w, r, f.path, time.Time{}, bytes.NewReader(body))
 }
 

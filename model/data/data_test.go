@@ -16,6 +16,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/goresnet/goresnet/internal/fuzzcorpus"
 	"github.com/goresnet/goresnet/model/data/augment"
 	"github.com/goresnet/goresnet/model/data/shard"
 )
@@ -469,10 +470,14 @@ func TestHTTPSource(t *testing.T) {
 }
 
 // FuzzManifest: any input is a valid manifest or an error; a valid one
-// survives a round trip.
+// survives a round trip. Parsing allocates at most 64 times the input
+// plus 1 MiB (JSON decoding; no count the manifest declares is
+// allocated for).
 func FuzzManifest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := ParseManifest(b)
+		var m *Manifest
+		var err error
+		fuzzcorpus.AllocBound(t, "ParseManifest", 64*uint64(len(b))+1<<20, func() { m, err = ParseManifest(b) })
 		if err != nil {
 			return
 		}

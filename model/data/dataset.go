@@ -9,6 +9,7 @@
 package data
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -107,16 +108,36 @@ func (d *Dataset) fetch(ctx context.Context, info ShardInfo) ([]byte, error) {
 	if size >= 0 && size != info.Bytes {
 		return nil, d.errorf(info, "%d bytes, but the manifest says %d", size, info.Bytes)
 	}
-	b := make([]byte, info.Bytes)
-	if _, err := io.ReadFull(rc, b); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return nil, d.errorf(info, "shorter than the %d bytes the manifest says", info.Bytes)
+	var b []byte
+	if size == info.Bytes {
+		// The source vouches for the size: read into one allocation.
+		b = make([]byte, info.Bytes)
+		if _, err := io.ReadFull(rc, b); err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+				return nil, d.errorf(info, "shorter than the %d bytes the manifest says", info.Bytes)
+			}
+			return nil, d.errorf(info, "%w", err)
 		}
-		return nil, d.errorf(info, "%w", err)
-	}
-	var one [1]byte
-	if n, _ := io.ReadFull(rc, one[:]); n > 0 {
-		return nil, d.errorf(info, "longer than the %d bytes the manifest says", info.Bytes)
+		var one [1]byte
+		if n, _ := io.ReadFull(rc, one[:]); n > 0 {
+			return nil, d.errorf(info, "longer than the %d bytes the manifest says", info.Bytes)
+		}
+	} else {
+		// Size unknown (a chunked HTTP response): grow as the data
+		// arrives, rather than allocating what the manifest says (up to
+		// MaxShardBytes) for a response that may be a few bytes.
+		var buf bytes.Buffer
+		buf.Grow(int(min(info.Bytes, 1<<20)))
+		if _, err := buf.ReadFrom(io.LimitReader(rc, info.Bytes+1)); err != nil {
+			return nil, d.errorf(info, "%w", err)
+		}
+		switch n := int64(buf.Len()); {
+		case n < info.Bytes:
+			return nil, d.errorf(info, "shorter than the %d bytes the manifest says", info.Bytes)
+		case n > info.Bytes:
+			return nil, d.errorf(info, "longer than the %d bytes the manifest says", info.Bytes)
+		}
+		b = buf.Bytes()
 	}
 	if got := sha256Hex(b); got != info.SHA256 {
 		return nil, d.errorf(info, "%w: the file's sha256 is %s, the manifest says %s", ErrChecksum, got, info.SHA256)

@@ -18,6 +18,13 @@ const ManifestName = "manifest.json"
 // the importer writes 32-64 MB).
 const MaxShardBytes = 1 << 30
 
+// MaxSplitRecords bounds a split's record count (33,554,432; ImageNet-21k
+// has 14 million images). The loader's order of an epoch takes 8 bytes a
+// record and is made before any shard is fetched: without a bound a
+// manifest of a few hundred kilobytes could declare 2^40 records and make
+// a reader allocate terabytes.
+const MaxSplitRecords = 1 << 25
+
 // ManifestFormat and ManifestVersion identify the manifest format.
 const (
 	ManifestFormat  = "goresnet-dataset"
@@ -239,8 +246,8 @@ func (m *Manifest) Validate() error {
 				return fmt.Errorf("split %q: shard %s: sha256 %q is not 64 lower-case hex digits", sp.Name, s.File, s.SHA256)
 			}
 			sum += s.Records
-			if sum > 1<<40 {
-				return fmt.Errorf("split %q: too many records", sp.Name)
+			if sum > MaxSplitRecords {
+				return fmt.Errorf("split %q: more than %d records", sp.Name, MaxSplitRecords)
 			}
 		}
 		if sum != sp.Count {

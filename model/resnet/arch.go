@@ -141,7 +141,7 @@ func (c *Config) Validate() (Arch, error) {
 	if c.WidthDiv < 0 || 64%c.WidthDiv != 0 {
 		return a, fmt.Errorf("config: width divisor %d must divide 64", c.WidthDiv)
 	}
-	if c.Dropout < 0 || c.Dropout >= 1 {
+	if !(c.Dropout >= 0 && c.Dropout < 1) { // NaN too (a file's metadata may say "NaN")
 		return a, fmt.Errorf("config: dropout %v must be in [0, 1)", c.Dropout)
 	}
 	if c.Head == HeadNotebook {

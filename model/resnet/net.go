@@ -102,9 +102,38 @@ type stateEntry struct {
 // New builds a network for the config and initialises it as torchvision
 // does, from cfg.Seed.
 func New(cfg Config) (*Net, error) {
-	arch, err := cfg.Validate()
+	n, b, err := layout(cfg)
 	if err != nil {
 		return nil, err
+	}
+	b.allocate()
+	n.dropoutPCG = rand.NewPCG(cfg.Seed, 0xd509)
+	n.dropoutRNG = rand.New(n.dropoutPCG)
+	n.Init(cfg.Seed)
+	return n, nil
+}
+
+// StateShapes lists the state_dict a network of cfg has (names and
+// shapes, in torchvision's order; Data is nil, Param is set for the
+// parameters and Counter for each num_batches_tracked) without allocating
+// any of its tensors: a reader
+// checks a file against it before building the network, so that a file
+// declaring a huge network cannot make it allocate more than the file
+// holds.
+func StateShapes(cfg Config) ([]StateEntry, error) {
+	n, _, err := layout(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return n.State(), nil
+}
+
+// layout builds the network's structure and tensor layout, without
+// allocating the tensors.
+func layout(cfg Config) (*Net, *builder, error) {
+	arch, err := cfg.Validate()
+	if err != nil {
+		return nil, nil, err
 	}
 	n := &Net{Config: cfg, Arch: arch}
 	b := &builder{net: n}
@@ -151,12 +180,7 @@ func New(cfg Config) (*Net, error) {
 	}
 	n.fcW = b.param("fc.weight", cfg.Classes, n.fcIn)
 	n.fcB = b.param("fc.bias", cfg.Classes)
-
-	b.allocate()
-	n.dropoutPCG = rand.NewPCG(cfg.Seed, 0xd509)
-	n.dropoutRNG = rand.New(n.dropoutPCG)
-	n.Init(cfg.Seed)
-	return n, nil
+	return n, b, nil
 }
 
 // builder lays the tensors out in state_dict order, then allocates the slabs.

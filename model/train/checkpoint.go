@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"sort"
 	"strings"
 
@@ -59,10 +60,13 @@ type Checkpoint struct {
 // SaveCheckpoint writes the network's state_dict (torchvision names, so
 // the file also loads as plain weights), the optimizer's state and meta to
 // path, atomically, with a sha256 over the tensors in the metadata.
+//
+// A NaN or Inf anywhere in the state is refused (an error naming the
+// tensor), so that a checkpoint is never a diverged state.
 func SaveCheckpoint(path string, net *resnet.Net, opt *optim.Optimizer, meta Meta) error {
 	ts, md, err := checkpointTensors(net, opt, meta)
 	if err != nil {
-		return err
+		return fmt.Errorf("checkpoint %s: %w", path, err)
 	}
 	return weights.WriteFile(path, ts, md)
 }
@@ -72,7 +76,7 @@ func SaveCheckpoint(path string, net *resnet.Net, opt *optim.Optimizer, meta Met
 func MarshalCheckpoint(net *resnet.Net, opt *optim.Optimizer, meta Meta) ([]byte, error) {
 	ts, md, err := checkpointTensors(net, opt, meta)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
 	var b bytes.Buffer
 	if err := weights.Encode(&b, ts, md); err != nil {
@@ -99,9 +103,14 @@ func checkpointTensors(net *resnet.Net, opt *optim.Optimizer, meta Meta) ([]weig
 		}
 		meta.OptimStarted = b.String()
 	}
+	for _, t := range ts {
+		if !finite(t.F32) {
+			return nil, nil, fmt.Errorf("tensor %q holds NaN or Inf: not saved", t.Name)
+		}
+	}
 	js, err := json.Marshal(meta)
 	if err != nil {
-		return nil, nil, fmt.Errorf("checkpoint: %w", err)
+		return nil, nil, err
 	}
 	md := weights.NetMetadata(net)
 	md["goresnet"] = CheckpointFormat
@@ -164,41 +173,59 @@ func fileTensors(f *weights.File) ([]weights.Tensor, error) {
 	return ts, nil
 }
 
+// MaxInputSize is the largest input size a checkpoint may declare:
+// predict and the browser resize every picture to it, and the notebook
+// head's fc grows with its square.
+const MaxInputSize = 4096
+
 // OpenCheckpoint reads and verifies a checkpoint: a file that is not one,
 // is truncated, or whose tensors don't match their checksum is refused with
 // an error naming the file.
 func OpenCheckpoint(path string) (*Checkpoint, error) {
-	f, err := weights.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
-	return checkpointOf(f, path)
+	return ParseCheckpoint(data, path)
 }
 
-// ParseCheckpoint is OpenCheckpoint from memory (a checkpoint kept in the
-// browser's storage, or picked from disk there); name is for messages.
-// The checkpoint keeps references into b.
-func ParseCheckpoint(b []byte, name string) (*Checkpoint, error) {
-	f, err := weights.Parse(b, name)
+// ParseCheckpoint reads and verifies a checkpoint held in memory (the
+// browser has no files); name is used in errors. Beyond the checksum, the
+// metadata is checked (counters not negative, the optimizer's state one
+// flag per parameter, an input size the network supports, a known
+// normalisation), and the tensors are checked against the network the
+// metadata describes before anything is built: Net and RestoreOptimizer
+// then allocate no more than the file holds. The checkpoint keeps
+// references into data.
+func ParseCheckpoint(data []byte, name string) (*Checkpoint, error) {
+	f, err := weights.Parse(data, name)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", name, err)
 	}
-	return checkpointOf(f, name)
+	return checkpointOf(f, true)
 }
 
-func checkpointOf(f *weights.File, path string) (*Checkpoint, error) {
+// checkpointOf checks a parsed file as a checkpoint; verify checks the
+// tensors' sha256 (the fuzz target turns it off to reach the rest).
+func checkpointOf(f *weights.File, verify bool) (*Checkpoint, error) {
+	path := f.Path
 	if f.Metadata["goresnet"] != CheckpointFormat {
 		return nil, fmt.Errorf("checkpoint %s: not a goresnet checkpoint (plain weights? use --weights)", path)
 	}
-	ts, err := fileTensors(f)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
-	}
-	if got, want := tensorsHash(ts), f.Metadata["tensors_sha256"]; got != want {
-		return nil, fmt.Errorf("checkpoint %s: its tensors do not match their sha256 (the file is corrupt)", path)
+	if verify {
+		ts, err := fileTensors(f)
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+		}
+		if got, want := tensorsHash(ts), f.Metadata["tensors_sha256"]; got != want {
+			return nil, fmt.Errorf("checkpoint %s: its tensors do not match their sha256 (the file is corrupt)", path)
+		}
 	}
 	var meta Meta
 	if err := json.Unmarshal([]byte(f.Metadata["checkpoint"]), &meta); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: metadata: %w", path, err)
+	}
+	if err := meta.check(); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: metadata: %w", path, err)
 	}
 	cfg := resnet.Config{Arch: f.Metadata["arch"]}
@@ -212,7 +239,78 @@ func checkpointOf(f *weights.File, path string) (*Checkpoint, error) {
 	if len(meta.Classes) != 0 && len(meta.Classes) != cfg.Classes {
 		return nil, fmt.Errorf("checkpoint %s: %d class names for %d classes", path, len(meta.Classes), cfg.Classes)
 	}
-	return &Checkpoint{Path: path, Config: cfg, Meta: meta, file: f}, nil
+	c := &Checkpoint{Path: path, Config: cfg, Meta: meta, file: f}
+	if err := weights.CheckFits(f, cfg, c.loadOptions()); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	// The optimizer's state: one flag per parameter, and moments as long
+	// as the parameters (checked again against the optimizer on restore).
+	state, _ := resnet.StateShapes(cfg)
+	params, values := 0, 0
+	for _, e := range state {
+		if e.Param != nil {
+			params++
+			values += prodInts(e.Shape)
+		}
+	}
+	if meta.OptimStarted != "" && len(meta.OptimStarted) != params {
+		return nil, fmt.Errorf("checkpoint %s: metadata: optimizer state for %d parameters, the network has %d", path, len(meta.OptimStarted), params)
+	}
+	for _, n := range []string{"optimizer.m", "optimizer.v"} {
+		if !f.Has(n) {
+			continue
+		}
+		dtype, shape, err := f.Shape(n)
+		if err != nil || dtype != "F32" || len(shape) != 1 || shape[0] != values {
+			return nil, fmt.Errorf("checkpoint %s: tensor %q is %s %v, want F32 [%d]", path, n, dtype, shape, values)
+		}
+	}
+	return c, nil
+}
+
+func prodInts(s []int) int {
+	p := 1
+	for _, d := range s {
+		p *= d
+	}
+	return p
+}
+
+// check refuses metadata that no training run writes.
+func (m *Meta) check() error {
+	for _, c := range []struct {
+		name string
+		v    int
+	}{{"epoch", m.Epoch}, {"step", m.Step}, {"batch_in_epoch", m.BatchInEpoch}, {"optimizer_steps", m.OptimSteps},
+		{"partial.seen", m.Partial.Seen}, {"partial.correct", m.Partial.Correct}} {
+		if c.v < 0 {
+			return fmt.Errorf("%s is %d", c.name, c.v)
+		}
+	}
+	if strings.Trim(m.OptimStarted, "01") != "" {
+		return fmt.Errorf("optimizer_started holds other characters than 0 and 1")
+	}
+	p := m.Preprocess
+	if p.Size != 0 {
+		if err := resnet.CheckInputSize(p.Size, p.Size); err != nil || p.Size > MaxInputSize {
+			return fmt.Errorf("preprocess: input size %d: want a multiple of 32 from 32 to %d", p.Size, MaxInputSize)
+		}
+	}
+	switch p.Norm {
+	case "", "imagenet", "unit":
+	default:
+		return fmt.Errorf("preprocess: unknown normalisation %q", p.Norm)
+	}
+	if len(p.Mean) != len(p.Std) || (len(p.Mean) != 0 && len(p.Mean) != 3) {
+		return fmt.Errorf("preprocess: %d means and %d standard deviations, want 3 of each", len(p.Mean), len(p.Std))
+	}
+	for i := range p.Std {
+		// Pixels are divided by it: a tiny one would make them overflow.
+		if !(p.Std[i] >= 1e-6) || math.IsInf(float64(p.Std[i]), 0) {
+			return fmt.Errorf("preprocess: standard deviation %v (want at least 1e-6)", p.Std[i])
+		}
+	}
+	return nil
 }
 
 // Net builds the checkpoint's network with its weights.
@@ -229,7 +327,11 @@ func (c *Checkpoint) Net() (*resnet.Net, error) {
 
 // LoadInto loads the weights into a network built for the same config.
 func (c *Checkpoint) LoadInto(net *resnet.Net) error {
-	return weights.LoadNet(net, c.file, weights.LoadOptions{Ignore: func(n string) bool { return strings.HasPrefix(n, "optimizer.") }})
+	return weights.LoadNet(net, c.file, c.loadOptions())
+}
+
+func (c *Checkpoint) loadOptions() weights.LoadOptions {
+	return weights.LoadOptions{Ignore: func(n string) bool { return strings.HasPrefix(n, "optimizer.") }}
 }
 
 // RestoreOptimizer gives opt the saved state; the optimizer kind must match.

@@ -171,15 +171,6 @@ func relDiff(a, b []float32) float64 {
 	return d / m
 }
 
-func sameBits(a, b []float32) bool {
-	for i := range a {
-		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 // TestReplicasMatchOneTrainer: with batch norms frozen, K replicas that
 // each train on their part of every batch and sum gradients take the
 // same steps as one trainer on whole batches (within 1e-5 relative), the

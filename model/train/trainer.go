@@ -87,6 +87,15 @@ type Trainer struct {
 	cacheLbl  map[int]int
 	useCache  bool
 	lastStats EpochStats
+	// What a step changes before it is checked, saved when it starts so
+	// that a step that goes bad leaves no trace: the batch norms' running
+	// statistics and counters (updated by every training-mode forward),
+	// and the examples cached during the step.
+	bufSnap    []float32
+	counters   []*int64
+	cntSnap    []int64
+	cachedStep []int
+	seenSnap   int // len(epochSeen) when the step began
 }
 
 // Partial is an epoch's progress so far.
@@ -127,17 +136,91 @@ func (t *Trainer) ClearStop() { t.stop.Store(false) }
 // ErrStopped is returned by Fit when Stop was called.
 var ErrStopped = errors.New("training stopped")
 
-// NonFiniteError reports a NaN or Inf loss or gradient: the step that
-// produced it has not been applied.
+// NonFiniteError reports a NaN or Inf in a step: in its input, its loss,
+// its gradients, the batch norms' running statistics, or (after the
+// update) the weights or the optimizer's state. Unless Updated is set,
+// nothing from the step has been applied: the network, its running
+// statistics and the optimizer are as they were before it. With Updated,
+// the update itself overflowed: the weights in memory are unusable, and
+// the last checkpoint is the last good state. Either way Fit saves nothing
+// from the step.
 type NonFiniteError struct {
 	Step, Epoch, Batch int
 	What               string
 	LR                 float64
+	// Input: the batch's input holds NaN or Inf (bad data, not the
+	// learning rate).
+	Input bool
+	// Updated: the optimizer's update made the weights or its own state
+	// not finite.
+	Updated bool
 }
 
 func (e *NonFiniteError) Error() string {
-	return fmt.Sprintf("training diverged at step %d (epoch %d, batch %d): %s; nothing from this step was applied; try a lower learning rate (it was %.3g)",
-		e.Step+1, e.Epoch, e.Batch, e.What, e.LR)
+	where := fmt.Sprintf("step %d (epoch %d, batch %d)", e.Step+1, e.Epoch, e.Batch)
+	switch {
+	case e.Input:
+		return fmt.Sprintf("bad input at %s: %s; nothing from this step was applied; check the data (the learning rate is not the cause)", where, e.What)
+	case e.Updated:
+		return fmt.Sprintf("training diverged at %s: %s; the weights in memory are unusable and nothing from this step was saved; try a lower learning rate (it was %.3g)", where, e.What, e.LR)
+	}
+	return fmt.Sprintf("training diverged at %s: %s; nothing from this step was applied; try a lower learning rate (it was %.3g)", where, e.What, e.LR)
+}
+
+// finite reports whether every value of x is finite. The SIMD sum is
+// finite when they all are (a NaN or an Inf makes it NaN or Inf); only
+// when it is not are the values looked at one by one (a sum of huge finite
+// values can overflow in float32 lanes).
+func finite(x []float32) bool {
+	if s := kernels.Sum(x); !math.IsNaN(s) && !math.IsInf(s, 0) {
+		return true
+	}
+	for _, v := range x {
+		if v-v != 0 { // NaN - NaN and Inf - Inf are NaN
+			return false
+		}
+	}
+	return true
+}
+
+// beginStep saves what a step may change before it is checked.
+func (t *Trainer) beginStep() {
+	if t.counters == nil {
+		for _, e := range t.Net.State() {
+			if e.Counter != nil {
+				t.counters = append(t.counters, e.Counter)
+			}
+		}
+		t.bufSnap = make([]float32, len(t.Net.BufferData))
+		t.cntSnap = make([]int64, len(t.counters))
+	}
+	copy(t.bufSnap, t.Net.BufferData)
+	for i, c := range t.counters {
+		t.cntSnap[i] = *c
+	}
+	t.cachedStep = t.cachedStep[:0]
+	t.seenSnap = len(t.epochSeen)
+}
+
+// undoStep restores what beginStep saved and drops the step's pending
+// gradients and cached examples.
+func (t *Trainer) undoStep() {
+	copy(t.Net.BufferData, t.bufSnap)
+	for i, c := range t.counters {
+		*c = t.cntSnap[i]
+	}
+	for _, idx := range t.cachedStep {
+		delete(t.cache, idx)
+		delete(t.cacheLbl, idx)
+	}
+	t.cachedStep = t.cachedStep[:0]
+	t.epochSeen = t.epochSeen[:min(t.seenSnap, len(t.epochSeen))]
+	t.pending, t.pendLoss, t.pendSeen, t.pendRight = 0, 0, 0, 0
+}
+
+// nonFinite makes the error for the current step.
+func (t *Trainer) nonFinite(what string, lr float64) *NonFiniteError {
+	return &NonFiniteError{Step: t.Step, Epoch: t.Epoch + 1, Batch: t.BatchInEpoch + 1, What: what, LR: lr}
 }
 
 // Workspace returns the workspace for batches of n images (planned once
@@ -186,6 +269,13 @@ func (t *Trainer) TrainBatch(b *data.Batch) (float64, int, error) {
 	}
 	if t.pending == 0 {
 		t.Net.ZeroTrainableGrad()
+		t.beginStep()
+	}
+	if !finite(b.X) {
+		t.undoStep()
+		e := t.nonFinite(fmt.Sprintf("the batch's %d input values hold NaN or Inf", len(b.X)), t.Cfg.Schedule.LR(t.Step))
+		e.Input = true
+		return 0, 0, e
 	}
 	if _, err := ws.Forward(b.X, true); err != nil {
 		return 0, 0, err
@@ -195,6 +285,7 @@ func (t *Trainer) TrainBatch(b *data.Batch) (float64, int, error) {
 		for i, idx := range b.Index {
 			t.cache[idx] = append([]float32(nil), f[i*fs:(i+1)*fs]...)
 			t.cacheLbl[idx] = b.Labels[i]
+			t.cachedStep = append(t.cachedStep, idx)
 		}
 		if t.Replica != nil {
 			t.epochSeen = append(t.epochSeen, b.Index...)
@@ -212,6 +303,7 @@ func (t *Trainer) trainCachedBatch(indices []int, total int, feat []float32, lab
 	}
 	if t.pending == 0 {
 		t.Net.ZeroTrainableGrad()
+		t.beginStep()
 	}
 	fs := ws.FeatureSize()
 	for i, idx := range indices {
@@ -232,8 +324,8 @@ func (t *Trainer) finishBatch(ws *resnet.Workspace, labels []int, n, total int) 
 	correct := countCorrect(ws.Logits(), labels, t.Net.Config.Classes)
 	lr := t.Cfg.Schedule.LR(t.Step)
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		t.pending, t.pendLoss, t.pendSeen, t.pendRight = 0, 0, 0, 0
-		return loss, correct, &NonFiniteError{Step: t.Step, Epoch: t.Epoch + 1, Batch: t.BatchInEpoch + 1, What: fmt.Sprintf("the loss is %v", loss), LR: lr}
+		t.undoStep()
+		return loss, correct, t.nonFinite(fmt.Sprintf("the loss is %v", loss), lr)
 	}
 	// The loss is a mean over this batch; a part of a larger batch weighs
 	// n/total of it, and each of Accumulate batches 1/Accumulate of a step.
@@ -269,8 +361,8 @@ func (t *Trainer) finishBatch(ws *resnet.Workspace, labels []int, n, total int) 
 	return loss, correct, nil
 }
 
-// applyStep sums gradients across workers if asked, checks them, and
-// takes the optimizer step.
+// applyStep sums gradients across workers if asked, checks them and the
+// running statistics, takes the optimizer step, and checks what it made.
 func (t *Trainer) applyStep(lr float64) error {
 	t.pending = 0
 	if t.Replica != nil {
@@ -284,15 +376,39 @@ func (t *Trainer) applyStep(lr float64) error {
 		}
 	}
 	for _, p := range t.Net.Params() {
+		if p.Trainable && !finite(p.Grad) {
+			t.undoStep()
+			return t.nonFinite("the gradient of "+p.Name+" is not finite", lr)
+		}
+	}
+	// A forward pass can overflow the running variance while the batch,
+	// normalised, stays finite: it would be saved, and break eval mode.
+	if !finite(t.Net.BufferData) {
+		t.undoStep()
+		return t.nonFinite("the batch norms' running statistics are not finite", lr)
+	}
+	t.Opt.Step(float32(lr))
+	// Finite gradients times a huge rate can still overflow the weights
+	// (or Adam's second moment, the squared gradient).
+	// Only the trainable parameters change (a head-only step looks at
+	// the head alone).
+	for _, p := range t.Net.Params() {
 		if !p.Trainable {
 			continue
 		}
-		// A NaN or Inf anywhere makes the (SIMD) sum NaN or Inf.
-		if s := kernels.Sum(p.Grad); math.IsNaN(s) || math.IsInf(s, 0) {
-			return &NonFiniteError{Step: t.Step, Epoch: t.Epoch + 1, Batch: t.BatchInEpoch + 1, What: "the gradient of " + p.Name + " is not finite", LR: lr}
+		bad := ""
+		switch off, n := p.Offset, p.Size(); {
+		case !finite(p.Data):
+			bad = "the update made " + p.Name + " not finite"
+		case t.Opt.M != nil && !finite(t.Opt.M[off:off+n]), t.Opt.V != nil && !finite(t.Opt.V[off:off+n]):
+			bad = "the update made the optimizer's state for " + p.Name + " not finite"
+		}
+		if bad != "" {
+			e := t.nonFinite(bad, lr)
+			e.Updated = true
+			return e
 		}
 	}
-	t.Opt.Step(float32(lr))
 	t.Step++
 	return nil
 }

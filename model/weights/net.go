@@ -27,13 +27,14 @@ type LoadOptions struct {
 // taken as 0, as PyTorch does for files older than 0.4.1. Nothing is
 // changed unless the whole load succeeds.
 func LoadNet(net *resnet.Net, f *File, opts LoadOptions) error {
+	state := net.State()
+	if err := fits(f, state, net.Config, opts); err != nil {
+		return err
+	}
 	skip := opts.Skip
 	if skip == nil {
 		skip = func(string) bool { return false }
 	}
-	state := net.State()
-	want := make(map[string]bool, len(state))
-	var problems []string
 	type pending struct {
 		dst     []float32
 		counter *int64
@@ -41,6 +42,60 @@ func LoadNet(net *resnet.Net, f *File, opts LoadOptions) error {
 		i64     int64
 	}
 	var todo []pending
+	for _, e := range state {
+		if skip(e.Name) {
+			continue
+		}
+		if e.Counter != nil {
+			var v int64
+			if f.Has(e.Name) {
+				vs, _, err := f.Int64(e.Name)
+				if err != nil {
+					return err
+				}
+				v = vs[0]
+			}
+			todo = append(todo, pending{counter: e.Counter, i64: v})
+			continue
+		}
+		v, _, err := f.Float32(e.Name)
+		if err != nil {
+			return err
+		}
+		todo = append(todo, pending{dst: e.Data, f32: v})
+	}
+	for _, p := range todo {
+		if p.counter != nil {
+			*p.counter = p.i64
+		} else {
+			copy(p.dst, p.f32)
+		}
+	}
+	return nil
+}
+
+// CheckFits checks, before a network is built, that f holds exactly the
+// tensors a network of cfg has (as LoadNet would load them, with the same
+// errors), without allocating the network: with it, what a file makes a
+// reader allocate for the network is bounded by the tensors the file
+// really holds (the parameters, their gradients and an optimizer's state:
+// a few times the file's size), whatever its header declares.
+func CheckFits(f *File, cfg resnet.Config, opts LoadOptions) error {
+	state, err := resnet.StateShapes(cfg)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.Path, err)
+	}
+	return fits(f, state, cfg, opts)
+}
+
+// fits checks f against a network's state_dict entries.
+func fits(f *File, state []resnet.StateEntry, cfg resnet.Config, opts LoadOptions) error {
+	skip := opts.Skip
+	if skip == nil {
+		skip = func(string) bool { return false }
+	}
+	want := make(map[string]bool, len(state))
+	var problems []string
 	for _, e := range state {
 		want[e.Name] = true
 		if skip(e.Name) {
@@ -50,20 +105,20 @@ func LoadNet(net *resnet.Net, f *File, opts LoadOptions) error {
 			if e.Counter != nil {
 				// Files from PyTorch before 0.4.1 have no num_batches_tracked;
 				// PyTorch then loads it as 0, and so do we.
-				todo = append(todo, pending{counter: e.Counter})
 				continue
 			}
 			problems = append(problems, fmt.Sprintf("missing tensor %q (shape %s)", e.Name, shapeString(e.Shape)))
 			continue
 		}
-		dtype, shape, _ := f.Shape(e.Name)
+		dtype, shape, raw, err := f.raw(e.Name)
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
 		if e.Counter != nil {
-			v, _, err := f.Int64(e.Name)
-			if err != nil || len(v) != 1 {
+			if size, ok := intSizes[dtype]; !ok || len(raw) != size {
 				problems = append(problems, fmt.Sprintf("tensor %q: want one integer (num_batches_tracked), file has %s %s", e.Name, dtype, shapeString(shape)))
-				continue
 			}
-			todo = append(todo, pending{counter: e.Counter, i64: v[0]})
 			continue
 		}
 		if dtype != "F32" {
@@ -74,12 +129,9 @@ func LoadNet(net *resnet.Net, f *File, opts LoadOptions) error {
 			problems = append(problems, fmt.Sprintf("tensor %q has shape %s in the file, the network needs %s", e.Name, shapeString(shape), shapeString(e.Shape)))
 			continue
 		}
-		v, _, err := f.Float32(e.Name)
-		if err != nil {
-			problems = append(problems, err.Error())
-			continue
+		if len(raw) != 4*numel(e.Shape) {
+			problems = append(problems, fmt.Sprintf("tensor %q: %d bytes for shape %s", e.Name, len(raw), shapeString(shape)))
 		}
-		todo = append(todo, pending{dst: e.Data, f32: v})
 	}
 	for _, name := range f.Names() {
 		// A training checkpoint (see model/train) also holds the
@@ -87,7 +139,7 @@ func LoadNet(net *resnet.Net, f *File, opts LoadOptions) error {
 		checkpointState := f.Metadata["goresnet"] != "" && strings.HasPrefix(name, "optimizer.")
 		if !want[name] && !skip(name) && !checkpointState && (opts.Ignore == nil || !opts.Ignore(name)) {
 			_, shape, _ := f.Shape(name)
-			problems = append(problems, fmt.Sprintf("unexpected tensor %q (shape %s) that %s does not have", name, shapeString(shape), net.Config.Arch))
+			problems = append(problems, fmt.Sprintf("unexpected tensor %q (shape %s) that %s does not have", name, shapeString(shape), cfg.Arch))
 		}
 	}
 	if len(problems) > 0 {
@@ -98,16 +150,20 @@ func LoadNet(net *resnet.Net, f *File, opts LoadOptions) error {
 			problems = problems[:show]
 		}
 		return fmt.Errorf("%s does not fit %s with %d classes (width divisor %d, %s head):\n  %s%s",
-			f.Path, net.Config.Arch, net.Config.Classes, net.Config.WidthDiv, net.Config.Head, strings.Join(problems, "\n  "), more)
-	}
-	for _, p := range todo {
-		if p.counter != nil {
-			*p.counter = p.i64
-		} else {
-			copy(p.dst, p.f32)
-		}
+			f.Path, cfg.Arch, cfg.Classes, cfg.WidthDiv, cfg.Head, strings.Join(problems, "\n  "), more)
 	}
 	return nil
+}
+
+// intSizes are the bytes per element of the integer dtypes Int64 reads.
+var intSizes = map[string]int{"I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
+
+func numel(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
 }
 
 // NetTensors returns the network's state_dict as tensors to write, under

@@ -52,6 +52,21 @@ func scanPickle(data []byte) (int, error) {
 		pos += i + 1
 		return nil
 	}
+	// A number written as text (protocol 0's INT, LONG and FLOAT) is
+	// converted in time quadratic in its digits: a million digits take
+	// seconds, a hundred million hours. No state_dict needs more than a
+	// few dozen; torch.save writes binary opcodes.
+	const maxNumberLine = 4096
+	number := func() error {
+		start := pos
+		if err := line(); err != nil {
+			return err
+		}
+		if pos-start > maxNumberLine {
+			return fmt.Errorf("pickle: opcode at byte %d: a number of %d characters (at most %d)", start-1, pos-start-1, maxNumberLine)
+		}
+		return nil
+	}
 	for pos < len(data) {
 		op := data[pos]
 		pos++
@@ -82,7 +97,9 @@ func scanPickle(data []byte) (int, error) {
 				pos += 8
 				err = need(n)
 			}
-		case 'I', 'L', 'F', 'S', 'V', 'P', 'g', 'p': // one line
+		case 'I', 'L', 'F', 'g', 'p': // a number on one line
+			err = number()
+		case 'S', 'V', 'P': // one line
 			err = line()
 		case 'c', 'i': // GLOBAL, INST: module and name lines
 			if err = line(); err == nil {

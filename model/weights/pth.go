@@ -245,6 +245,14 @@ func loadPthZip(data []byte) (any, error) {
 	if records[prefix+"data.pkl"] == nil {
 		return nil, errors.New("a zip archive without data.pkl: not written by torch.save")
 	}
+	// Compressed records (torch.save stores them uncompressed; a re-zipped
+	// file may not) may expand to 16 times the file in all: deflate can
+	// expand 1,032 times, and a small file must not make the reader
+	// allocate a thousand times its size.
+	budget := 16*int64(len(data)) + 1<<20
+	readRecord := func(data []byte, f *zip.File, limit int64) ([]byte, error) {
+		return readZipRecord(data, f, limit, &budget)
+	}
 	if bo := records[prefix+"byteorder"]; bo != nil {
 		if b, err := readRecord(data, bo, 16); err == nil && string(b) != "little" {
 			return nil, fmt.Errorf("byte order %q: only little-endian files are supported", b)
@@ -285,11 +293,13 @@ func loadPthZip(data []byte) (any, error) {
 	return u.Load()
 }
 
-// readRecord reads a whole zip record and verifies its checksum, refusing
-// one larger than limit (when limit >= 0). A stored (uncompressed) record,
-// as torch.save writes them, is a slice of data, not a copy: a ResNet-50
-// file is 100 MB.
-func readRecord(data []byte, f *zip.File, limit int64) ([]byte, error) {
+// readZipRecord reads a whole zip record and verifies its checksum,
+// refusing one larger than limit (when limit >= 0). A stored
+// (uncompressed) record, as torch.save writes them, is a slice of data,
+// not a copy: a ResNet-50 file is 100 MB. A compressed record is
+// decompressed only if its declared size fits in *budget, which it then
+// takes from.
+func readZipRecord(data []byte, f *zip.File, limit int64, budget *int64) ([]byte, error) {
 	if limit >= 0 && int64(f.UncompressedSize64) > limit {
 		return nil, fmt.Errorf("record %s: %d bytes, more than the %d expected", f.Name, f.UncompressedSize64, limit)
 	}
@@ -307,6 +317,10 @@ func readRecord(data []byte, f *zip.File, limit int64) ([]byte, error) {
 		}
 		return b, nil
 	}
+	if f.UncompressedSize64 > uint64(*budget) {
+		return nil, fmt.Errorf("record %s: compressed, and %d bytes once decompressed: more than a %d-byte file may expand to (save it with torch.save, which does not compress)", f.Name, f.UncompressedSize64, len(data))
+	}
+	*budget -= int64(f.UncompressedSize64)
 	rc, err := f.Open()
 	if err != nil {
 		return nil, fmt.Errorf("record %s: %w", f.Name, err)
@@ -452,8 +466,19 @@ type namedTensor struct {
 	tensor *pytorch.Tensor
 }
 
+// maxNesting is how deep findStateDict looks for a state_dict inside
+// dicts (a checkpoint's {"model": {"state_dict": ...}} is 2 deep). A pickle
+// can make a dict that holds itself: without a limit the search would
+// recurse until the stack overflowed, which kills the process.
+const maxNesting = 8
+
 // findStateDict finds the dict of tensors in what the file holds.
-func findStateDict(obj any) ([]namedTensor, error) {
+func findStateDict(obj any) ([]namedTensor, error) { return findStateDictIn(obj, 0) }
+
+func findStateDictIn(obj any, depth int) ([]namedTensor, error) {
+	if depth > maxNesting {
+		return nil, fmt.Errorf("holds dicts nested more than %d deep without a state_dict (a dict inside itself?)", maxNesting)
+	}
 	entries, ok := dictEntries(obj)
 	if !ok {
 		return nil, fmt.Errorf("holds a %s, not a state_dict (a dict of tensors)", pyType(obj))
@@ -475,7 +500,7 @@ func findStateDict(obj any) ([]namedTensor, error) {
 		for _, e := range entries {
 			if e[0] == key {
 				if _, ok := dictEntries(e[1]); ok {
-					return findStateDict(e[1])
+					return findStateDictIn(e[1], depth+1)
 				}
 			}
 		}

@@ -323,6 +323,13 @@ func TestPthCorrupt(t *testing.T) {
 		{zipOf(t, map[string]string{"a/data.pkl": "\x80\x02X\xf0\xff\xff\xffabc."}), "needs 4294967280 bytes, 4 remain"},
 		{zipOf(t, map[string]string{"a/data.pkl": "\x80\x02\xff."}), "unknown opcode 0xff"},
 		{zipOf(t, map[string]string{"a/data.pkl": "\x80\x02N"}), "no STOP opcode"},
+		// A dict that holds itself under "state_dict" (found in review,
+		// now in FuzzParsePth's corpus): the search recursed until the stack
+		// overflowed, a fatal error that no recover catches.
+		{zipOf(t, map[string]string{"a/data.pkl": selfNestedPickle}), "nested more than 8 deep"},
+		// A number of a million digits as text (found in review): its
+		// conversion is quadratic, 3 s here, and hours for 100 MB.
+		{zipOf(t, map[string]string{"a/data.pkl": longTextPickle(1_000_000)}), "a number of 1000001 characters (at most 4096)"},
 	} {
 		if _, err := ParsePth(c.data, "x"); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: %v; want an error saying %q", c.data[:min(len(c.data), 12)], err, c.want)
@@ -334,7 +341,8 @@ func TestPthCorrupt(t *testing.T) {
 	zr, _ := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	files := map[string]string{}
 	for _, f := range zr.File {
-		b, _ := readRecord(data, f, -1)
+		budget := int64(len(data))
+		b, _ := readZipRecord(data, f, -1, &budget)
 		files[f.Name] = string(b)
 	}
 	files["odd/data/1"] = files["odd/data/1"][:10]
@@ -343,7 +351,13 @@ func TestPthCorrupt(t *testing.T) {
 	}
 }
 
-func zipOf(t *testing.T, files map[string]string) []byte {
+// longTextPickle is a protocol-0 LONG of n digits.
+func longTextPickle(n int) string { return "\x80\x02L" + strings.Repeat("7", n) + "L\n." }
+
+// selfNestedPickle is d = {}; d["state_dict"] = d.
+const selfNestedPickle = "\x80\x02}q\x00X\x0a\x00\x00\x00state_dicth\x00s."
+
+func zipOf(t testing.TB, files map[string]string) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	w := zip.NewWriter(&b)
@@ -381,4 +395,43 @@ func TestRebuildTensorV1(t *testing.T) {
 	if _, err := (rebuildTensorV1{}).Call(s, 0); err == nil {
 		t.Error("two arguments accepted")
 	}
+}
+
+// TestPthZipBomb: a re-zipped .pth whose compressed records would expand
+// to more than 16 times the file is refused before they are decompressed;
+// the same file with the records expanding less loads.
+func TestPthZipBomb(t *testing.T) {
+	small := deflatedPth(t, 1000)
+	if f, err := ParsePth(small, "small"); err != nil {
+		t.Fatalf("a deflated file expanding a little: %v", err)
+	} else if v, _, err := f.Float32("w"); err != nil || len(v) != 1000 {
+		t.Fatalf("reading it: %v", err)
+	}
+	bomb := deflatedPth(t, 16<<20) // 64 MiB of zeros in a file of ~70 KB
+	_, err := ParsePth(bomb, "bomb")
+	if err == nil || !strings.Contains(err.Error(), "once decompressed: more than a") {
+		t.Fatalf("%d-byte zip bomb: %v", len(bomb), err)
+	}
+	t.Logf("%d-byte file: %v", len(bomb), err)
+}
+
+// deflatedPth is a .pth of one float32 tensor of n zeros, re-zipped with
+// its records deflated.
+func deflatedPth(t testing.TB, n int) []byte {
+	b := encodePth(t, []Tensor{{Name: "w", Shape: []int{n}, F32: make([]float32, n)}}, false)
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var z bytes.Buffer
+	zw := zip.NewWriter(&z)
+	for _, f := range zr.File {
+		rc, _ := f.Open()
+		var rec bytes.Buffer
+		rec.ReadFrom(rc)
+		w, _ := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: zip.Deflate})
+		w.Write(rec.Bytes())
+	}
+	zw.Close()
+	return z.Bytes()
 }

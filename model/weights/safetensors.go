@@ -49,6 +49,18 @@ func Parse(data []byte, name string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a valid safetensors file: %w", name, err)
 	}
+	// The library has checked that every tensor's bytes are in the file
+	// (so a header declaring 2^40 elements is refused, and nothing is
+	// allocated for tensors: they are views of data). Dimensions must also
+	// fit an int32, so that no shape turns negative or overflows as int.
+	for _, n := range st.Names() {
+		tv, _ := st.Tensor(n)
+		for _, d := range tv.Shape() {
+			if d > math.MaxInt32 {
+				return nil, fmt.Errorf("%s: tensor %q has shape %v, whose dimensions do not fit in 32 bits", name, n, tv.Shape())
+			}
+		}
+	}
 	_, md, _ := safetensors.ReadMetadata(data)
 	return &File{Path: name, st: st, Metadata: md.Metadata()}, nil
 }

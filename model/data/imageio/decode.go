@@ -35,6 +35,11 @@ func NewRGB(w, h int) RGB { return RGB{W: w, H: h, Pix: make([]uint8, w*h*3)} }
 // may declare (50 megapixels, e.g. 8660 x 5773).
 const DefaultMaxPixels = 50_000_000
 
+// MaxFileBytes is the largest file that can hold an image of maxPixels
+// pixels: 8 bytes a pixel (16-bit RGBA, stored uncompressed) and 16 MiB
+// of metadata. A larger file is refused before it is read into memory.
+func MaxFileBytes(maxPixels int) int64 { return 8*int64(maxPixels) + 16<<20 }
+
 // ErrUnsupported is wrapped by the error for a recognised image format
 // that cannot be decoded here (BMP, TIFF, HEIC, AVIF ...).
 var ErrUnsupported = errors.New("unsupported image format")

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goresnet/goresnet/internal/fuzzcorpus"
 	"golang.org/x/image/draw"
 )
 
@@ -360,8 +361,10 @@ func FuzzOrientation(f *testing.F) {
 	f.Add(withPNGChunk([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x00\x00\x00\x00\x00\x00\x00\x00"), "eXIf", tiffOrient(6)))
 	f.Add([]byte("RIFF\x00\x00\x00\x00WEBPEXIF\x08\x00\x00\x00MM\x00*\x00\x00\x00\x08"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if o := Orientation(b); o < 1 || o > 8 {
-			t.Fatalf("orientation %d", o)
-		}
+		fuzzcorpus.AllocBound(t, "Orientation", 2*uint64(len(b))+64<<10, func() {
+			if o := Orientation(b); o < 1 || o > 8 {
+				t.Fatalf("orientation %d", o)
+			}
+		})
 	})
 }

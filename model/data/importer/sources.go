@@ -137,6 +137,9 @@ func errText(err error) string {
 
 func fileItem(fsys fs.FS, name string, class int, maxPixels int) item {
 	return item{class: class, key: name, fill: func(rz *imageio.Resizer, dst []byte, size int) error {
+		if st, err := fs.Stat(fsys, name); err == nil && st.Size() > imageio.MaxFileBytes(maxPixels) {
+			return fmt.Errorf("%d bytes, more than an image of at most %.1f megapixels takes", st.Size(), float64(maxPixels)/1e6)
+		}
 		b, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return fmt.Errorf("unreadable: %s", errText(err))

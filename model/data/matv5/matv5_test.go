@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/goresnet/goresnet/internal/fuzzcorpus"
 )
 
 var dogFiles = []string{
@@ -137,15 +139,22 @@ func TestOtherVersions(t *testing.T) {
 }
 
 // FuzzParse: any input parses or fails with an error; never a panic.
+// Parsing and reading the strings allocate at most 10,000 times the input
+// plus 1 MiB: compressed elements expand at most 1,032 times (zlib's
+// deflate; 256 MiB in all), a buffer that doubles takes twice its final
+// size, and a character becomes a 4-byte rune; counts that declare more
+// than the input holds are never allocated for.
 func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
-		mf, err := Parse(b)
-		if err != nil {
-			return
-		}
-		for _, v := range mf.Vars {
-			v.CellStrings()
-			_ = v.String()
-		}
+		fuzzcorpus.AllocBound(t, "Parse", 10000*uint64(len(b))+1<<20, func() {
+			mf, err := Parse(b)
+			if err != nil {
+				return
+			}
+			for _, v := range mf.Vars {
+				v.CellStrings()
+				_ = v.String()
+			}
+		})
 	})
 }
