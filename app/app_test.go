@@ -65,6 +65,7 @@ func TestPagesRender(t *testing.T) {
 		if p.Path != "/" {
 			mustContain(t, html, "<h1>"+p.Title+"</h1>")
 		}
+		noInlineStyle(t, html)
 		if strings.Contains(html, "being built") {
 			t.Errorf("%s still says it is being built", p.Path)
 		}

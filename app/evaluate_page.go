@@ -304,7 +304,7 @@ func (p *EvaluatePage) renderPerClass(names []string) app.UI {
 				app.Td().Class("gr-num").Text(total),
 				app.Td().Class("gr-num").Text(row[i]),
 				app.Td().Class("gr-num").Text(accText),
-				app.Td().Class("gr-barcell").Body(app.Div().Class("gr-bar").Style("width", strconv.FormatFloat(width, 'f', 1, 64)+"%")),
+				app.Td().Class("gr-barcell").Body(app.Div().Class("gr-bar", widthClass(width))),
 			)
 		})),
 	)
@@ -335,7 +335,10 @@ func confusionTable(m [][]int, names []string) app.UI {
 						share = float64(row[j]) / float64(total)
 					}
 					cell := app.Td().DataSet("count", row[j]).Title(fmt.Sprintf("true %s, predicted %s: %d of %d", names[i], names[j], row[j], total)).
-						Style("background", heat(share, i == j)).Text(row[j])
+						Text(row[j])
+					if c := heatClass(share, i == j); c != "" {
+						cell = cell.Class(c)
+					}
 					if share > 0.55 {
 						cell = cell.Class("gr-dark")
 					}
@@ -347,17 +350,4 @@ func confusionTable(m [][]int, names []string) app.UI {
 			)
 		})),
 	))
-}
-
-// heat is a cell's colour: blue on the diagonal (right), red off it
-// (mistakes), stronger with the share of the row.
-func heat(share float64, diag bool) string {
-	if share == 0 {
-		return "#ffffff"
-	}
-	a := 0.08 + 0.92*share
-	if diag {
-		return fmt.Sprintf("rgba(31, 94, 168, %.3f)", a)
-	}
-	return fmt.Sprintf("rgba(200, 50, 40, %.3f)", a)
 }

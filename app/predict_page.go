@@ -276,10 +276,9 @@ func (p *PredictPage) renderResult() app.UI {
 		app.Table().ID("gr-predict-top").Class("gr-table gr-narrow").Body(
 			app.TBody().Body(app.Range(r.Top).Slice(func(i int) app.UI {
 				s := r.Top[i]
-				w := strconv.FormatFloat(100*s.Probability, 'f', 1, 64)
 				return app.Tr().DataSet("class", s.Class).DataSet("probability", strconv.FormatFloat(s.Probability, 'g', 6, 64)).Body(
 					app.Td().Text(s.Class),
-					app.Td().Class("gr-barcell gr-wide").Body(app.Div().Class("gr-bar").Style("width", w+"%")),
+					app.Td().Class("gr-barcell gr-wide").Body(app.Div().Class("gr-bar", widthClass(100*s.Probability))),
 					app.Td().Class("gr-num").Text(pct(s.Probability)),
 				)
 			})),

@@ -222,7 +222,10 @@ func TestBrowserReloadDuringSave(t *testing.T) {
 		if phase := eval[string](b, `document.querySelector("#gr-train-phase").dataset.phase`); phase == "failed" {
 			t.Fatalf("reload %d: resuming from %s failed: %s", i+1, newest, eval[string](b, `document.querySelector("#gr-train-error")?.textContent || ""`))
 		}
-		if e := eval[int](b, `+document.querySelector("#gr-progress").dataset.epoch`); e != stored+1 {
+		// An epoch here takes well under a second on an idle machine, so
+		// the page may be in the epoch after by the time it is read; a
+		// resume from an older checkpoint (or from none) reads lower.
+		if e := eval[int](b, `+document.querySelector("#gr-progress").dataset.epoch`); e != stored+1 && e != stored+2 {
 			t.Errorf("reload %d: resumed in epoch %d after %d stored epochs", i+1, e, stored)
 		}
 		if i == 0 {

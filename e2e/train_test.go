@@ -379,9 +379,14 @@ func TestBrowserTrain(t *testing.T) {
 	h.setField("batch", "16")
 	h.setField("workers", "2")
 	h.setField("val", "test")
+	// The new run is the one whose checkpoint appears (the tables may
+	// still show the run before for a moment after Start).
+	runsOf := `[...document.querySelectorAll("#gr-checkpoints tr[data-kind=epoch]")].map((r) => r.dataset.id.split("/")[0])`
+	runsBefore, _ := json.Marshal(eval[[]string](b, runsOf))
+	newRun := fmt.Sprintf(`(%s).find((r) => !%s.includes(r))`, runsOf, runsBefore)
 	b.do(chromedp.Click("#gr-train-start", chromedp.NodeVisible))
-	b.waitFor("a new run's first checkpoint", `document.querySelector("#gr-train-phase").dataset.phase === "training" && document.querySelectorAll("#gr-epochs tbody tr").length >= 1`, 120*time.Second)
-	run := eval[string](b, `document.querySelector("#gr-checkpoints tr[data-kind=epoch] td:nth-child(2)").textContent`)
+	b.waitFor("a new run's first checkpoint", `document.querySelector("#gr-train-phase").dataset.phase === "training" && !!`+newRun, 120*time.Second)
+	run := eval[string](b, newRun)
 	if res := eval[any](b, `goresnetDebug.post(1, {type: "debug-exit", id: 4242, body: {message: "simulated out of memory"}})`); res != nil {
 		t.Fatalf("posting to worker 1: %v", res)
 	}
