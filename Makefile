@@ -18,7 +18,7 @@ WASM_VET_PKGS = $(WASM_PKGS) ./app/... ./wasm/... ./assets/...
 BENCH ?= .
 BENCHTIME ?= 1x
 
-.PHONY: all build web icons run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64 bench bench-go bench-wasm bench-kernels bench-server fuzz fuzz-corpus test-reliability fixtures clean clean-data
+.PHONY: all build web icons run test vet test-native test-native-nosimd test-wasm test-wasm-nosimd test-arm64 bench bench-go bench-browser bench-wasm bench-kernels bench-server fuzz fuzz-corpus test-reliability fixtures clean clean-data
 
 all: build
 
@@ -71,8 +71,11 @@ vet:
 	GOOS=js GOARCH=wasm go vet $(WASM_VET_PKGS)
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: the files above need formatting" && false)
 
+# The browser tests (e2e/) run after the rest, alone: run beside the kill
+# test and the training tests they time out on a loaded 2-core machine.
 test-native:
-	go test ./...
+	go test $$(go list ./... | grep -v '/e2e$$')
+	go test -timeout 30m ./e2e
 
 test-native-nosimd:
 	GOEXPERIMENT= go test ./model/... ./internal/...
@@ -104,12 +107,15 @@ test-arm64:
 # QUICK=1: batch 1 only, 3 runs per figure (under 3 minutes; the full run
 # takes under 15 on 2 cores). BENCH_FLAGS passes flags (go run ./bench -h).
 # Then the server's load test (bench-server, about 10 s): after the
-# harness, because it keeps both cores busy and would slow the figures.
+# harness, because it keeps both cores busy and would slow the figures;
+# and, unless QUICK, data-parallel training in the browser (bench-browser,
+# a few minutes: the 2-worker efficiency at batch 8).
 QUICK ?=
 BENCH_FLAGS ?=
 bench: build web
 	go run ./bench $(if $(filter-out 0,$(QUICK)),-quick) $(BENCH_FLAGS)
 	$(MAKE) --no-print-directory bench-server
+	$(if $(filter-out 0,$(QUICK)),,$(MAKE) --no-print-directory bench-browser)
 
 # bench-go runs the Go benchmarks alone. BENCH selects, e.g.
 # make bench-go BENCH='ResNet50/forward', or the data pipeline's:
@@ -118,6 +124,15 @@ bench: build web
 # go test for medians, as README.md's figures do).
 bench-go:
 	go test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) ./model/...
+
+# bench-browser: data-parallel training of ResNet-50 at 224, batch 8, in
+# headless Chromium's workers with 1 and 2 workers (gradients summed
+# through the SharedArrayBuffer every step); the ratio of their
+# throughputs is the data-parallel efficiency. A table (e2e's
+# BenchmarkBrowserResNet50, which builds the app itself; make bench times
+# a worker's steps alone, without the gradient exchange).
+bench-browser:
+	go test -run '^$$' -bench BrowserResNet50 -benchtime 1x -timeout 60m ./e2e | go run ./internal/benchtable -title "ResNet-50 at 224 in Chromium's workers"
 
 # The server under load on loopback (server/load_test.go): LOAD_REQUESTS
 # requests from LOAD_CONCURRENCY clients at once, shard Ranges and app

@@ -8,11 +8,14 @@ import (
 	"time"
 
 	"github.com/goresnet/goresnet/model/data"
+	"github.com/goresnet/goresnet/worker/msg"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
-// DataPage chooses the pictures to learn from. Now: the datasets the
-// server offers (GET /data/) and the chosen one's manifest (/data?name=N).
+// DataPage chooses the pictures to learn from: the datasets the server
+// offers (GET /data/), the ones imported in this browser from the
+// person's own pictures (data_import.go), and the chosen one's manifest
+// (/data?name=N), class counts and examples.
 type DataPage struct {
 	app.Compo
 
@@ -22,6 +25,39 @@ type DataPage struct {
 	name        string // the chosen dataset (?name=)
 	manifest    *data.Manifest
 	manifestErr string
+
+	local     []LocalDataset // kept in this browser
+	localErr  string
+	localRead bool
+
+	summary    *msg.DatasetSummary // the chosen dataset's counts and examples, from a worker
+	summaryErr string
+	summaryFor string
+
+	imp         importState
+	releaseDrop func()
+	mountCtx    app.Context // the page's context, for answers to what buttons started
+	mounted     bool
+	inflight    map[string]bool // reads under way (see load)
+}
+
+func (p *DataPage) OnMount(ctx app.Context) {
+	p.mountCtx, p.mounted = ctx, true
+	// Ask again for what is missing: answers to requests started before
+	// the mount, on another context, may have been dropped.
+	p.inflight = nil
+	p.load(ctx)
+	p.releaseDrop = watchDrop(dropID, func(over bool) {
+		ctx.Dispatch(func(app.Context) { p.imp.over = over })
+	}, func(files []PickedFile, err error) { p.dropped(ctx, files, err) })
+}
+
+func (p *DataPage) OnDismount() {
+	p.mounted = false
+	if p.releaseDrop != nil {
+		p.releaseDrop()
+		p.releaseDrop = nil
+	}
 }
 
 // fetchTimeout bounds each request the page makes.
@@ -35,20 +71,58 @@ func (p *DataPage) OnNav(ctx app.Context) {
 	if !app.IsClient {
 		return // the server prerenders the page's frame; the browser fetches
 	}
+	p.load(ctx)
+}
+
+// load reads what the page shows and does not have yet: the server's
+// index, the local datasets, the chosen dataset's manifest. It is called
+// on navigation and again on mounting, on the page's own context: an
+// answer dispatched on the context of an element no longer mounted is
+// dropped by go-app, and the page would wait for it forever.
+func (p *DataPage) load(ctx app.Context) {
+	ctx = p.pageCtx(ctx)
+	if p.inflight == nil {
+		p.inflight = map[string]bool{}
+	}
+	start := func(key string, f func()) {
+		if p.inflight[key] {
+			return
+		}
+		p.inflight[key] = true
+		ctx.Async(f)
+	}
+	if !p.localRead && localData() != nil {
+		ld := localData()
+		start("local", func() {
+			c, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+			defer cancel()
+			ls, err := ld.List(c)
+			ctx.Dispatch(func(app.Context) {
+				delete(p.inflight, "local")
+				p.setLocal(ls, err)
+			})
+		})
+	}
 	if p.index == nil {
-		ctx.Async(func() {
+		start("index", func() {
 			c, cancel := context.WithTimeout(context.Background(), fetchTimeout)
 			defer cancel()
 			idx, err := fetcher.Index(c)
-			ctx.Dispatch(func(app.Context) { p.setIndex(idx, err) })
+			ctx.Dispatch(func(app.Context) {
+				delete(p.inflight, "index")
+				p.setIndex(idx, err)
+			})
 		})
 	}
 	if name := p.name; name != "" && p.manifest == nil {
-		ctx.Async(func() {
+		start("manifest:"+name, func() {
 			c, cancel := context.WithTimeout(context.Background(), fetchTimeout)
 			defer cancel()
 			m, err := fetcher.Manifest(c, name)
-			ctx.Dispatch(func(app.Context) { p.setManifest(name, m, err) })
+			ctx.Dispatch(func(app.Context) {
+				delete(p.inflight, "manifest:"+name)
+				p.setManifest(name, m, err)
+			})
 		})
 	}
 }
@@ -80,12 +154,15 @@ func (p *DataPage) Render() app.UI {
 			app.Code().Text("goresnet serve --data DIR"),
 			app.Text("; "),
 			app.Code().Text("make run"),
-			app.Text(" serves the built-in digits). Importing your own pictures in the browser (drop a folder with one "+
-				"subfolder per class, decoded and resized in a worker, never uploaded) and the example grid are being built."),
+			app.Text(" serves the built-in digits), or the ones you imported in this browser from your own pictures (below: "+
+				"they never leave this computer)."),
 		),
 		app.H2().Text("Datasets on this server"),
 		p.renderIndex(),
+		app.H2().Text("Your datasets, in this browser"),
+		p.renderLocal(),
 		app.If(p.name != "", p.renderManifest),
+		p.renderImport(),
 	)
 }
 
@@ -145,9 +222,26 @@ func (p *DataPage) renderManifest() app.UI {
 			app.P().Text("Reading its manifest…"),
 		)
 	}
-	return app.Section().ID("gr-manifest").DataSet("name", m.Name).Body(
+	local := p.chosenLocal()
+	sum, sumErr := p.summary, p.summaryErr
+	if p.summaryFor != m.Name {
+		sum, sumErr = nil, ""
+	}
+	var report *msg.ImportReport
+	where := "server"
+	if local != nil {
+		where, report = "local", local.Report
+		if local.Summary != nil {
+			sum, sumErr = local.Summary, ""
+		}
+	}
+	return app.Section().ID("gr-manifest").DataSet("name", m.Name).DataSet("where", where).Body(
 		app.H2().Text(m.Name),
 		app.If(m.Description != "", func() app.UI { return app.P().Text(m.Description) }),
+		app.P().Body(
+			app.A().ID("gr-train-this").Class("gr-button").Href("/train?dataset="+url.QueryEscape(m.Name)).Text("Train on this"),
+			app.Text(" — the Train page fine-tunes a network on it in this browser's workers."),
+		),
 		app.P().Text(fmt.Sprintf("Images: %s, stored as %s %s.", imageText(m.Image), m.Image.DType, m.Image.Layout)),
 		app.H3().Text(fmt.Sprintf("%d classes", len(m.Classes))),
 		app.Ul().ID("gr-classes").Class("gr-chips").Body(app.Range(m.Classes).Slice(func(i int) app.UI {
@@ -177,6 +271,8 @@ func (p *DataPage) renderManifest() app.UI {
 				)
 			})),
 		),
+		p.renderSummary(sum, sumErr),
+		renderReport(report),
 	)
 }
 

@@ -27,8 +27,7 @@ func (h *Home) Render() app.UI {
 			p := Pages[1+i]
 			return app.Li().Body(app.A().Href(p.Path).Text(p.Title), app.Text(": "+steps[p.Path]))
 		})),
-		app.P().Class("gr-note").Text("Available now: the Data page lists the datasets this server offers and shows "+
-			"their classes and splits, the worker pool starts (see the status bar), and the app works offline "+
-			"once loaded. Model, Train, Evaluate, Predict and Export are being built; each page says what it will do."),
+		app.P().Class("gr-note").Text("Each step runs in this browser: the data, the network and its training stay on "+
+			"your machine, work survives a reload, and once loaded the app (Predict and Evaluate included) works offline."),
 	)
 }

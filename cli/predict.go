@@ -4,11 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"sort"
 
-	"github.com/goresnet/goresnet/model/data/augment"
 	"github.com/goresnet/goresnet/model/data/imageio"
-	"github.com/goresnet/goresnet/model/nn"
+	"github.com/goresnet/goresnet/model/predict"
 	"github.com/goresnet/goresnet/model/train"
 )
 
@@ -25,9 +23,6 @@ their probabilities, or JSON with --json.
 
 Example:
   goresnet predict --checkpoint runs/latest/best.safetensors --top 3 photo.jpg`
-
-// maxPredictPixels bounds a picture's declared size before decoding.
-const maxPredictPixels = 100 << 20
 
 type prediction struct {
 	File  string       `json:"file"`
@@ -57,61 +52,28 @@ func runPredict(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	net, err := ck.Net()
+	// The browser's Predict page classifies with the same code.
+	c, err := predict.New(ck)
 	if err != nil {
 		return err
 	}
-	norm, err := checkpointNorm(ck)
-	if err != nil {
-		return err
-	}
-	size := ck.Meta.Preprocess.Size
-	ws, err := net.NewWorkspace(1, size, size)
-	if err != nil {
-		return err
-	}
-	classes := net.Config.Classes
-	names := ck.Meta.Classes
-	if len(names) != classes {
-		names = make([]string, classes)
-		for i := range names {
-			names[i] = fmt.Sprintf("class %d", i)
-		}
-	}
-	var rz imageio.Resizer
-	pix := make([]uint8, size*size*3)
-	x := make([]float32, 3*size*size)
-	probs := make([]float32, classes)
 	var results []prediction
 	failed := 0
 	for _, file := range fs.Args() {
 		p := prediction{File: file}
 		err := func() error {
-			if st, err := os.Stat(file); err == nil && st.Size() > imageio.MaxFileBytes(maxPredictPixels) {
-				return fmt.Errorf("%d bytes, more than a picture of at most %d megapixels takes", st.Size(), maxPredictPixels>>20)
+			if st, err := os.Stat(file); err == nil && st.Size() > imageio.MaxFileBytes(predict.MaxPixels) {
+				return fmt.Errorf("%d bytes, more than a picture of at most %d megapixels takes", st.Size(), predict.MaxPixels/1_000_000)
 			}
 			b, err := os.ReadFile(file)
 			if err != nil {
 				return err
 			}
-			if _, err := rz.DecodeWithPad(pix, size, b, maxPredictPixels); err != nil {
-				return err
+			scores, err := c.Classify(b, *top)
+			for _, s := range scores {
+				p.Top = append(p.Top, classScore(s))
 			}
-			augment.Normalize(x, augment.Image{H: size, W: size, Pix: pix}, norm)
-			logits, err := ws.Forward(x, false)
-			if err != nil {
-				return err
-			}
-			nn.Softmax(probs, logits, 1, classes)
-			order := make([]int, classes)
-			for i := range order {
-				order[i] = i
-			}
-			sort.SliceStable(order, func(a, b int) bool { return probs[order[a]] > probs[order[b]] })
-			for _, i := range order[:min(*top, classes)] {
-				p.Top = append(p.Top, classScore{Class: names[i], Index: i, Probability: float64(probs[i])})
-			}
-			return nil
+			return err
 		}()
 		if err != nil {
 			p.Error = err.Error()

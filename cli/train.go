@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,10 +19,9 @@ import (
 
 	"github.com/goresnet/goresnet/internal/atomicfile"
 	"github.com/goresnet/goresnet/model/data"
-	"github.com/goresnet/goresnet/model/data/augment"
 	"github.com/goresnet/goresnet/model/kernels"
-	"github.com/goresnet/goresnet/model/optim"
 	"github.com/goresnet/goresnet/model/resnet"
+	"github.com/goresnet/goresnet/model/runspec"
 	"github.com/goresnet/goresnet/model/train"
 	"github.com/goresnet/goresnet/model/weights"
 )
@@ -64,80 +62,48 @@ Examples:
   goresnet train --data data/dogs --weights resnet50.pth --head-only --epochs 20 --optimizer adam --lr 1e-3
   goresnet train --data data/dogs --checkpoint-dir runs/dogs --resume`
 
-// trainFlags are the run's settings, saved in checkpoints for --resume.
-type trainFlags struct {
-	Data          string  `json:"data"`
-	Split         string  `json:"split"`
-	ValSplit      string  `json:"val_split"`
-	Arch          string  `json:"arch"`
-	WidthDiv      int     `json:"width_div"`
-	Head          string  `json:"head"`
-	Dropout       float64 `json:"dropout"`
-	Size          int     `json:"size"`
-	Weights       string  `json:"weights"`
-	Freeze        string  `json:"freeze"`
-	HeadOnly      bool    `json:"head_only"`
-	Epochs        int     `json:"epochs"`
-	Batch         int     `json:"batch"`
-	Accumulate    int     `json:"accumulate"`
-	Optimizer     string  `json:"optimizer"`
-	LR            float64 `json:"lr"`
-	Momentum      float64 `json:"momentum"`
-	Nesterov      bool    `json:"nesterov"`
-	WeightDecay   float64 `json:"weight_decay"`
-	MaxNorm       float64 `json:"max_norm"`
-	Schedule      string  `json:"schedule"`
-	Warmup        int     `json:"warmup"`
-	StepEpochs    int     `json:"step_epochs"`
-	Gamma         float64 `json:"gamma"`
-	Smoothing     float64 `json:"label_smoothing"`
-	Augment       string  `json:"augment"`
-	Norm          string  `json:"norm"`
-	CheckpointDir string  `json:"checkpoint_dir"`
-	Pattern       string  `json:"checkpoint_pattern"`
-	SaveBest      string  `json:"save_best"`
-	EarlyStop     int     `json:"early_stop"`
-	Seed          uint64  `json:"seed"`
-	Workers       int     `json:"workers"`
-}
+// trainFlags are the run's settings, saved in checkpoints for --resume
+// (runspec.Settings, which the browser's workers use too).
+type trainFlags = runspec.Settings
 
 func runTrain(env *Env, args []string) error {
 	fs := newFlags(env, "train", "--data D [--arch A] [--weights W] [--freeze P|--head-only|--full] [--epochs N] [--batch N] [flags]", trainHelp)
 	var f trainFlags
+	d := runspec.DefaultSettings()
 	fs.StringVar(&f.Data, "data", "", "dataset folder or URL (made by import)")
-	fs.StringVar(&f.Split, "split", "train", "training split (tfds syntax: train, train[:90%])")
+	fs.StringVar(&f.Split, "split", d.Split, "training split (tfds syntax: train, train[:90%])")
 	fs.StringVar(&f.ValSplit, "val-split", "", "validation split, e.g. test[:10%] as the notebook does (default: validation or val if the dataset has one; \"none\" for none)")
-	fs.StringVar(&f.Arch, "arch", "resnet50", "architecture: "+strings.Join(resnet.ArchNames(), ", "))
-	fs.IntVar(&f.WidthDiv, "width-div", 1, "divide every channel count by this (small, fast models for experiments)")
-	fs.StringVar(&f.Head, "head", "standard", "classifier head: standard or notebook")
-	fs.Float64Var(&f.Dropout, "dropout", 0.5, "the notebook head's dropout rate")
+	fs.StringVar(&f.Arch, "arch", d.Arch, "architecture: "+strings.Join(resnet.ArchNames(), ", "))
+	fs.IntVar(&f.WidthDiv, "width-div", d.WidthDiv, "divide every channel count by this (small, fast models for experiments)")
+	fs.StringVar(&f.Head, "head", d.Head, "classifier head: standard or notebook")
+	fs.Float64Var(&f.Dropout, "dropout", d.Dropout, "the notebook head's dropout rate")
 	fs.IntVar(&f.Size, "size", 0, "input size (default: the dataset's image size)")
 	fs.StringVar(&f.Weights, "weights", "", "pretrained weights (safetensors or .pth, torchvision names); fc is replaced when the class count differs")
 	fs.StringVar(&f.Freeze, "freeze", "", "comma-separated groups or prefixes to freeze: "+strings.Join(resnet.FreezeUnits, ", "))
 	fs.BoolVar(&f.HeadOnly, "head-only", false, "freeze everything but fc")
 	full := fs.Bool("full", false, "train every layer (the default; says so explicitly)")
-	fs.IntVar(&f.Epochs, "epochs", 20, "epochs")
-	fs.IntVar(&f.Batch, "batch", 8, "batch size")
-	fs.IntVar(&f.Accumulate, "accumulate", 1, "batches per optimizer step (gradient accumulation: an effective batch of batch x N)")
-	fs.StringVar(&f.Optimizer, "optimizer", "sgd", "sgd, adam or adamw")
-	fs.Float64Var(&f.LR, "lr", 0.01, "learning rate")
-	fs.Float64Var(&f.Momentum, "momentum", 0.9, "SGD momentum")
+	fs.IntVar(&f.Epochs, "epochs", d.Epochs, "epochs")
+	fs.IntVar(&f.Batch, "batch", d.Batch, "batch size")
+	fs.IntVar(&f.Accumulate, "accumulate", d.Accumulate, "batches per optimizer step (gradient accumulation: an effective batch of batch x N)")
+	fs.StringVar(&f.Optimizer, "optimizer", d.Optimizer, "sgd, adam or adamw")
+	fs.Float64Var(&f.LR, "lr", d.LR, "learning rate")
+	fs.Float64Var(&f.Momentum, "momentum", d.Momentum, "SGD momentum")
 	fs.BoolVar(&f.Nesterov, "nesterov", false, "SGD with Nesterov momentum")
 	fs.Float64Var(&f.WeightDecay, "weight-decay", 0, "weight decay (L2 for sgd/adam, decoupled for adamw)")
 	fs.Float64Var(&f.MaxNorm, "max-norm", 0, "max-norm constraint on convolution kernels (the notebook's kernel_constraint; 0: off)")
-	fs.StringVar(&f.Schedule, "schedule", "constant", "learning-rate schedule: constant, step or cosine")
+	fs.StringVar(&f.Schedule, "schedule", d.Schedule, "learning-rate schedule: constant, step or cosine")
 	fs.IntVar(&f.Warmup, "warmup", 0, "linear warm-up steps")
-	fs.IntVar(&f.StepEpochs, "step-epochs", 7, "step schedule: epochs between decays")
-	fs.Float64Var(&f.Gamma, "gamma", 0.1, "step schedule: decay factor")
+	fs.IntVar(&f.StepEpochs, "step-epochs", d.StepEpochs, "step schedule: epochs between decays")
+	fs.Float64Var(&f.Gamma, "gamma", d.Gamma, "step schedule: decay factor")
 	fs.Float64Var(&f.Smoothing, "label-smoothing", 0, "label smoothing")
-	fs.StringVar(&f.Augment, "augment", "none", "augmentations: none, notebook, finetune, or steps like flip,rotate=0.2,contrast=0.2,crop")
-	fs.StringVar(&f.Norm, "norm", "imagenet", "input normalisation: imagenet (torchvision mean/std) or unit (/255, the notebook's)")
-	fs.StringVar(&f.CheckpointDir, "checkpoint-dir", "runs/latest", "folder for checkpoints and history")
-	fs.StringVar(&f.Pattern, "checkpoint-pattern", "checkpoint_{epoch:02d}", "per-epoch checkpoint name (Keras-style {epoch:02d}); empty: only last and best")
-	fs.StringVar(&f.SaveBest, "save-best", "val_loss", "metric whose best epoch is kept as best.safetensors: val_loss, val_accuracy, loss, accuracy")
+	fs.StringVar(&f.Augment, "augment", d.Augment, "augmentations: none, notebook, finetune, or steps like flip,rotate=0.2,contrast=0.2,crop")
+	fs.StringVar(&f.Norm, "norm", d.Norm, "input normalisation: imagenet (torchvision mean/std) or unit (/255, the notebook's)")
+	fs.StringVar(&f.CheckpointDir, "checkpoint-dir", d.CheckpointDir, "folder for checkpoints and history")
+	fs.StringVar(&f.Pattern, "checkpoint-pattern", d.Pattern, "per-epoch checkpoint name (Keras-style {epoch:02d}); empty: only last and best")
+	fs.StringVar(&f.SaveBest, "save-best", d.SaveBest, "metric whose best epoch is kept as best.safetensors: val_loss, val_accuracy, loss, accuracy")
 	fs.IntVar(&f.EarlyStop, "early-stop", 0, "stop after this many epochs without improvement of --save-best's metric (0: never)")
-	fs.Uint64Var(&f.Seed, "seed", 1, "seed for initialisation, shuffling, augmentation and dropout")
-	fs.IntVar(&f.Workers, "workers", 1, "goroutines preparing each batch")
+	fs.Uint64Var(&f.Seed, "seed", d.Seed, "seed for initialisation, shuffling, augmentation and dropout")
+	fs.IntVar(&f.Workers, "workers", d.Workers, "goroutines preparing each batch")
 	threads := fs.Int("threads", 0, "GEMM threads (default: all cores)")
 	resume := fs.Bool("resume", false, "continue the run in --checkpoint-dir from its last checkpoint, with its saved settings (--epochs, and --lr and its schedule's flags, may change)")
 	if err := fs.Parse(args); err != nil {
@@ -217,101 +183,24 @@ func trainRun(env *Env, f trainFlags, ck *train.Checkpoint) error {
 	if err != nil {
 		return err
 	}
-	classes := ds.Manifest.ClassNames()
-	size := f.Size
-	if size == 0 {
-		size = ds.Manifest.Image.Height
-	}
-	aug, err := augment.Parse(f.Augment)
-	if err != nil {
-		return err
-	}
-	norm, err := augment.ParseNorm(f.Norm)
-	if err != nil {
-		return err
-	}
-	trainLoader, err := data.NewLoader(ds, data.LoaderConfig{Split: f.Split, BatchSize: f.Batch, Shuffle: true, Seed: f.Seed,
-		DropRemainder: true, Size: size, Augment: aug, Norm: norm, Prefetch: 2, Workers: f.Workers})
-	if err != nil {
-		return err
-	}
-	if trainLoader.Batches() == 0 {
-		return fmt.Errorf("split %s has %d examples: fewer than one batch of %d", f.Split, trainLoader.Len(), f.Batch)
-	}
-	valSplit := f.ValSplit
-	if valSplit == "" {
-		for _, name := range []string{"validation", "val"} {
-			if _, err := ds.Manifest.Split(name); err == nil {
-				valSplit = name
-			}
-		}
-	}
-	var valLoader *data.Loader
-	if valSplit != "" && valSplit != "none" {
-		if valLoader, err = data.NewLoader(ds, data.LoaderConfig{Split: valSplit, BatchSize: f.Batch, Size: size, Norm: norm, Prefetch: 2, Workers: f.Workers}); err != nil {
-			return err
-		}
-	}
-	monitor := f.SaveBest
-	if valLoader == nil && strings.HasPrefix(monitor, "val_") {
-		if valSplit != "none" {
-			fmt.Fprintf(env.Stderr, "note: no validation split (give --val-split, e.g. test[:10%%]): save-best and early stopping watch %s instead of %s\n", strings.TrimPrefix(monitor, "val_"), monitor)
-		}
-		monitor = strings.TrimPrefix(monitor, "val_")
-	}
-
-	head, err := resnet.ParseHead(f.Head)
-	if err != nil {
-		return err
-	}
-	cfg := resnet.Config{Arch: f.Arch, Classes: len(classes), WidthDiv: f.WidthDiv, Head: head, Dropout: float32(f.Dropout), InputSize: size, Seed: f.Seed}
-	net, err := resnet.New(cfg)
-	if err != nil {
-		return err
-	}
+	opts := train.SetupOptions{Resume: ck}
 	if f.Weights != "" && ck == nil {
-		if err := loadPretrained(env, net, f.Weights); err != nil {
+		if opts.Weights, err = weights.Open(f.Weights); err != nil {
 			return err
 		}
 	}
-	var frozen []string
-	if f.HeadOnly {
-		frozen = resnet.FreezeUnits[:len(resnet.FreezeUnits)-1]
-	} else if f.Freeze != "" {
-		frozen = strings.Split(f.Freeze, ",")
-	}
-	if err := net.SetTrainable(frozen); err != nil {
-		return err
-	}
-	oc := optim.Config{Kind: f.Optimizer, Momentum: float32(f.Momentum), Nesterov: f.Nesterov, WeightDecay: float32(f.WeightDecay), MaxNorm: float32(f.MaxNorm)}
-	if f.Optimizer != "sgd" {
-		oc.Momentum = 0
-	}
-	opt, err := optim.New(oc, net)
+	st, err := train.NewSetup(f, ds, opts)
 	if err != nil {
 		return err
 	}
-	stepsPerEpoch := (trainLoader.Batches() + f.Accumulate - 1) / max(1, f.Accumulate)
-	sched := train.Schedule{Kind: f.Schedule, BaseLR: f.LR, Warmup: f.Warmup, StepEvery: f.StepEpochs * stepsPerEpoch, Gamma: f.Gamma, Total: f.Epochs * stepsPerEpoch}
-	tcfg := train.Config{Epochs: f.Epochs, Accumulate: f.Accumulate, LabelSmoothing: float32(f.Smoothing), Schedule: sched, Monitor: monitor, Patience: f.EarlyStop}
-	tr, err := train.NewTrainer(net, opt, tcfg, size, size)
-	if err != nil {
-		return err
-	}
-	if ck != nil {
-		if ck.Config.Arch != cfg.Arch || ck.Config.Classes != cfg.Classes || ck.Config.WidthDiv != cfg.WidthDiv || ck.Config.Head != cfg.Head {
-			return fmt.Errorf("%s holds %s with %d classes, not this run's %s with %d", ck.Path, ck.Config.Arch, ck.Config.Classes, cfg.Arch, cfg.Classes)
-		}
-		if err := tr.Resume(ck); err != nil {
-			return err
+	for _, n := range st.Notes {
+		if strings.HasPrefix(n, "no validation split") {
+			fmt.Fprintf(env.Stderr, "note: %s\n", n)
+		} else {
+			fmt.Fprintln(env.Stdout, n)
 		}
 	}
-	cache := f.HeadOnly && aug.String() == "none"
-	if cache {
-		if err := tr.EnableFeatureCache(); err != nil {
-			return err
-		}
-	}
+	net, opt, tr, cfg, size := st.Net, st.Opt, st.Trainer, st.Net.Config, st.Size
 	if err := os.MkdirAll(f.CheckpointDir, 0o755); err != nil {
 		return err
 	}
@@ -321,8 +210,7 @@ func trainRun(env *Env, f trainFlags, ck *train.Checkpoint) error {
 		fmt.Fprintf(env.Stderr, "removed %d unfinished checkpoint file(s) from an interrupted save in %s\n", n, f.CheckpointDir)
 	}
 	settings, _ := json.Marshal(f)
-	baseMeta := train.Meta{Classes: classes, Preprocess: train.Preprocess{Size: size, Norm: norm.Name, Mean: norm.Mean[:], Std: norm.Std[:]},
-		Frozen: frozen, Train: settings}
+	baseMeta := st.BaseMeta(settings)
 	save := func(path string) error {
 		meta, err := tr.CheckpointMeta(baseMeta)
 		if err != nil {
@@ -334,15 +222,16 @@ func trainRun(env *Env, f trainFlags, ck *train.Checkpoint) error {
 	total, trainable, _ := net.NumParams()
 	fmt.Fprintf(env.Stdout, "%s (%s head, width 1/%d), %d classes, %dx%d input: %s parameters, %s trainable\n",
 		cfg.Arch, cfg.Head, cfg.WidthDiv, cfg.Classes, size, size, commas(total), commas(trainable))
-	fmt.Fprintf(env.Stdout, "training on %s %s: %d examples, %d batches of %d per epoch", ds.Manifest.Name, f.Split, trainLoader.Len(), trainLoader.Batches(), f.Batch)
-	if valLoader != nil {
-		fmt.Fprintf(env.Stdout, "; validating on %s (%d examples)", valSplit, valLoader.Len())
+	fmt.Fprintf(env.Stdout, "training on %s %s: %d examples, %d batches of %d per epoch", ds.Manifest.Name, f.Split, st.Train.Len(), st.Train.Batches(), f.Batch)
+	if st.Val != nil {
+		fmt.Fprintf(env.Stdout, "; validating on %s (%d examples)", st.ValSplit, st.Val.Len())
 	}
 	fmt.Fprintf(env.Stdout, "; %s, lr %g (%s)", f.Optimizer, f.LR, f.Schedule)
-	if cache {
+	if st.FeatureCache {
 		fmt.Fprintf(env.Stdout, "; head only, backbone features cached after the first epoch")
 	}
 	fmt.Fprintln(env.Stdout)
+	monitor := st.Monitor
 
 	var bar *progressbar.ProgressBar
 	tr.OnBatch = func(b train.BatchInfo) {
@@ -366,57 +255,45 @@ func trainRun(env *Env, f trainFlags, ck *train.Checkpoint) error {
 		<-ctx.Done()
 		tr.Stop()
 	}()
-	hooks := train.FitHooks{
-		Train: func(c context.Context, epoch int) (train.Iterator, int, error) {
-			return trainLoader.Epoch(dataCtx, epoch), trainLoader.Batches(), nil
-		},
-		Examples:  trainLoader.Len(),
-		BatchSize: f.Batch,
-		EpochEnd: func(st train.EpochStats, improved bool) error {
-			if bar != nil {
-				bar.Finish()
-				bar = nil
-			}
-			line := fmt.Sprintf("epoch %d/%d: loss %.4f - accuracy %.4f", st.Epoch, f.Epochs, st.Loss, st.Accuracy)
-			if st.HasVal {
-				line += fmt.Sprintf(" - val_loss %.4f - val_accuracy %.4f - val_top5 %.4f", st.ValLoss, st.ValAccuracy, st.ValTop5)
-			}
-			line += fmt.Sprintf(" - lr %.3g - %.1fs (%.0f img/s)", st.LR, st.Seconds, float64(st.Images)/st.Seconds)
-			if f.Pattern != "" {
-				name := expandPattern(f.Pattern, st.Epoch) + ".safetensors"
-				if err := save(filepath.Join(f.CheckpointDir, name)); err != nil {
-					return err
-				}
-			}
-			if err := save(filepath.Join(f.CheckpointDir, "last.safetensors")); err != nil {
+	hooks := st.Hooks(dataCtx)
+	hooks.EpochEnd = func(st train.EpochStats, improved bool) error {
+		if bar != nil {
+			bar.Finish()
+			bar = nil
+		}
+		line := fmt.Sprintf("epoch %d/%d: loss %.4f - accuracy %.4f", st.Epoch, f.Epochs, st.Loss, st.Accuracy)
+		if st.HasVal {
+			line += fmt.Sprintf(" - val_loss %.4f - val_accuracy %.4f - val_top5 %.4f", st.ValLoss, st.ValAccuracy, st.ValTop5)
+		}
+		line += fmt.Sprintf(" - lr %.3g - %.1fs (%.0f img/s)", st.LR, st.Seconds, float64(st.Images)/st.Seconds)
+		if f.Pattern != "" {
+			name := expandPattern(f.Pattern, st.Epoch) + ".safetensors"
+			if err := save(filepath.Join(f.CheckpointDir, name)); err != nil {
 				return err
 			}
-			if improved {
-				if err := save(filepath.Join(f.CheckpointDir, "best.safetensors")); err != nil {
-					return err
-				}
-				line += fmt.Sprintf(" - %s improved, saved best.safetensors", monitor)
-			}
-			fmt.Fprintln(env.Stdout, line)
-			return tr.History.Save(filepath.Join(f.CheckpointDir, "history"))
-		},
-		Interrupted: func() error {
-			if bar != nil {
-				bar.Exit()
-			}
-			p := filepath.Join(f.CheckpointDir, "last.safetensors")
-			if err := save(p); err != nil {
+		}
+		if err := save(filepath.Join(f.CheckpointDir, "last.safetensors")); err != nil {
+			return err
+		}
+		if improved {
+			if err := save(filepath.Join(f.CheckpointDir, "best.safetensors")); err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Stdout, "\nstopped at epoch %d, batch %d: saved %s (continue with --resume --checkpoint-dir %s)\n", tr.Epoch+1, tr.BatchInEpoch, p, f.CheckpointDir)
-			return nil
-		},
+			line += fmt.Sprintf(" - %s improved, saved best.safetensors", monitor)
+		}
+		fmt.Fprintln(env.Stdout, line)
+		return tr.History.Save(filepath.Join(f.CheckpointDir, "history"))
 	}
-	if cache {
-		hooks.Order = trainLoader.OrderIndex
-	}
-	if valLoader != nil {
-		hooks.Val = func(c context.Context) (train.Iterator, error) { return valLoader.Epoch(dataCtx, 0), nil }
+	hooks.Interrupted = func() error {
+		if bar != nil {
+			bar.Exit()
+		}
+		p := filepath.Join(f.CheckpointDir, "last.safetensors")
+		if err := save(p); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "\nstopped at epoch %d, batch %d: saved %s (continue with --resume --checkpoint-dir %s)\n", tr.Epoch+1, tr.BatchInEpoch, p, f.CheckpointDir)
+		return nil
 	}
 	res, err := tr.Fit(ctx, hooks)
 	if bar != nil {
@@ -446,27 +323,6 @@ func trainRun(env *Env, f trainFlags, ck *train.Checkpoint) error {
 	}
 	if tr.Best != nil {
 		fmt.Fprintf(env.Stdout, "best %s %.4f at epoch %d: %s\n", tr.Best.Monitor, tr.Best.Value, tr.Best.Epoch, filepath.Join(f.CheckpointDir, "best.safetensors"))
-	}
-	return nil
-}
-
-// loadPretrained loads weights into net, replacing the fc layer (with the
-// net's own fresh initialisation) when the file's class count differs.
-func loadPretrained(env *Env, net *resnet.Net, path string) error {
-	wf, err := weights.Open(path)
-	if err != nil {
-		return err
-	}
-	opts := weights.LoadOptions{}
-	if _, shape, err := wf.Shape("fc.weight"); err == nil && len(shape) == 2 && shape[0] != net.Config.Classes {
-		fmt.Fprintf(env.Stdout, "%s has %d classes: fc is replaced by a new %d-class layer\n", path, shape[0], net.Config.Classes)
-		opts.Skip = func(name string) bool { return strings.HasPrefix(name, "fc.") }
-	}
-	if err := weights.LoadNet(net, wf, opts); err != nil {
-		return err
-	}
-	if opts.Skip != nil {
-		net.InitHead(rand.New(rand.NewPCG(net.Config.Seed, 0x4ead)))
 	}
 	return nil
 }

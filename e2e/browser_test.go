@@ -39,7 +39,7 @@ func chromiumPath() string {
 }
 
 // artifacts is the folder for screenshots.
-func artifacts(t *testing.T) string {
+func artifacts(t testing.TB) string {
 	dir := os.Getenv("GORESNET_ARTIFACTS")
 	if dir == "" {
 		dir = "artifacts"
@@ -52,45 +52,81 @@ func artifacts(t *testing.T) string {
 }
 
 // buildWeb builds app.wasm and worker.wasm as `make web` does (brotli at
-// a quick quality) into a temporary folder.
-func buildWeb(t *testing.T) string {
+// a quick quality) into a temporary folder, once for all the tests of the
+// package (TestMain removes it).
+func buildWeb(t testing.TB) string {
 	t.Helper()
+	webOnce.Do(func() {
+		t0 := time.Now()
+		webDir, webErr = buildWebDir(t)
+		t.Logf("built the app in %v", time.Since(t0).Round(time.Millisecond))
+	})
+	if webErr != nil {
+		t.Fatal(webErr)
+	}
+	return webDir
+}
+
+var (
+	webOnce sync.Once
+	webDir  string
+	webErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if webDir != "" {
+		os.RemoveAll(webDir)
+	}
+	os.Exit(code)
+}
+
+func buildWebDir(t testing.TB) (string, error) {
 	root, err := filepath.Abs("..")
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	web := t.TempDir()
-	run := func(env []string, name string, args ...string) {
-		t.Helper()
+	web, err := os.MkdirTemp("", "goresnet-web-")
+	if err != nil {
+		return "", err
+	}
+	run := func(env []string, name string, args ...string) error {
 		cmd := exec.Command(name, args...)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), env...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+			return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 		}
 		if len(out) > 0 {
 			t.Logf("%s", out)
 		}
+		return nil
 	}
 	wasm := []string{"GOOS=js", "GOARCH=wasm"}
-	run(wasm, "go", "build", "-o", filepath.Join(web, "app.wasm"), "./wasm/app")
-	run(wasm, "go", "build", "-o", filepath.Join(web, "worker.wasm"), "./worker")
+	if err := run(wasm, "go", "build", "-o", filepath.Join(web, "app.wasm"), "./wasm/app"); err != nil {
+		return "", err
+	}
+	if err := run(wasm, "go", "build", "-o", filepath.Join(web, "worker.wasm"), "./worker"); err != nil {
+		return "", err
+	}
 	goroot, err := exec.Command("go", "env", "GOROOT").Output()
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	b, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(goroot)), "lib", "wasm", "wasm_exec.js"))
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	if err := os.WriteFile(filepath.Join(web, "wasm_exec.js"), b, 0o644); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	addHookTest(t, root, web)
-	run(nil, "go", "run", "./internal/precompress", "-quality", "4",
-		filepath.Join(web, "app.wasm"), filepath.Join(web, "worker.wasm"), filepath.Join(web, "wasm_exec.js"))
-	return web
+	if err := run(nil, "go", "run", "./internal/precompress", "-quality", "4",
+		filepath.Join(web, "app.wasm"), filepath.Join(web, "worker.wasm"), filepath.Join(web, "wasm_exec.js")); err != nil {
+		return "", err
+	}
+	return web, nil
 }
 
 // hookTest is a hook script as a kernel would add one (see
@@ -109,7 +145,7 @@ goresnetWorker.onInstance((instance, go) => {
 
 // addHookTest puts beside the build a copy of the worker bootstrap whose
 // HOOK_SCRIPTS lists hooktest.js (the pool keeps the real bootstrap).
-func addHookTest(t *testing.T, root, web string) {
+func addHookTest(t testing.TB, root, web string) {
 	b, err := os.ReadFile(filepath.Join(root, "assets", "web", "worker.js"))
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +166,7 @@ func addHookTest(t *testing.T, root, web string) {
 // logWriter sends the server's log to the test log.
 type logWriter struct {
 	mu   sync.Mutex
-	t    *testing.T
+	t    testing.TB
 	done bool
 }
 
@@ -150,7 +186,7 @@ func (w *logWriter) stop() {
 }
 
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	base string
 	shot string
@@ -227,9 +263,7 @@ func TestBrowser(t *testing.T) {
 	if chromium == "" {
 		t.Skip("skipped: Chromium is not installed (apt-get install -y chromium; .ci/run installs it)")
 	}
-	t0 := time.Now()
 	web := buildWeb(t)
-	t.Logf("built the app in %v", time.Since(t0).Round(time.Millisecond))
 	digits := datatest.Digits(t, 300, 100, 32)
 	manifest, err := os.ReadFile(filepath.Join(digits, data.ManifestName))
 	if err != nil {

@@ -35,6 +35,7 @@ type Handler func(m msg.Message, in Inbox) (msg.Message, []msg.Buffer)
 var (
 	handlersMu sync.RWMutex
 	handlers   = map[string]Handler{}
+	immediate  = map[string]bool{}
 )
 
 // Handle registers h for requests of type typ (training code registers
@@ -46,6 +47,25 @@ func Handle(typ string, h Handler) {
 		panic(fmt.Sprintf("worker: a handler for %q is already registered", typ))
 	}
 	handlers[typ] = h
+}
+
+// HandleNow registers h for requests of type typ that are answered as
+// soon as the worker gets the event loop, ahead of queued work, like
+// ping: status, pause, resume, stop. h runs on the event loop while a
+// long handler (training) is between steps, so it must not block and
+// must only read state that is safe to read then (atomics).
+func HandleNow(typ string, h Handler) {
+	Handle(typ, h)
+	handlersMu.Lock()
+	immediate[typ] = true
+	handlersMu.Unlock()
+}
+
+// isImmediate reports whether typ is answered on the event loop.
+func isImmediate(typ string) bool {
+	handlersMu.RLock()
+	defer handlersMu.RUnlock()
+	return typ == msg.Ping || immediate[typ]
 }
 
 // readyMessage is the first message a worker posts.

@@ -74,10 +74,12 @@ func main() {
 		switch {
 		case err != nil:
 			post(msg.Errorf(0, "worker: %v", err), nil)
-		case m.Type == msg.Ping:
+		case isImmediate(m.Type):
 			// Answered here, not queued: a ping measures whether the
-			// worker is alive, not how much work is waiting.
-			post(pong(m), nil)
+			// worker is alive, not how much work is waiting; status,
+			// pause, resume and stop must reach a worker that trains.
+			reply, out := handle(m, in)
+			post(reply, out)
 		default:
 			q.push(request{m, in})
 		}

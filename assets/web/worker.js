@@ -26,6 +26,8 @@ const HOOK_SCRIPTS = [
   // Publishes the Go memory so that model/kernels runs its hand-written
   // WebAssembly SIMD GEMM kernel (else the archsimd one): see the file.
   "/web/gemm_hook.js",
+  // The summing loop of the training workers' all-reduce (worker/allreduce).
+  "/web/allreduce.js",
 ];
 
 const WASM_URL = "/web/worker.wasm";

@@ -37,11 +37,15 @@ func BenchmarkLoadAugment(b *testing.B) {
 			}
 			epoch(-1) // fill the cache
 			e := 0
+			cpu0 := cpuSeconds()
 			for b.Loop() {
 				epoch(e)
 				e++
 			}
 			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "img/s")
+			if cpu0 >= 0 {
+				b.ReportMetric(float64(n*b.N)/(cpuSeconds()-cpu0), "img/s-cpu")
+			}
 		})
 	}
 }

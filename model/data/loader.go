@@ -45,6 +45,13 @@ type LoaderConfig struct {
 	// Workers is how many goroutines prepare the images of one batch
 	// (default 1).
 	Workers int
+	// Part and Parts make the loader yield only part Part (from 0) of
+	// Parts of every batch: of a batch of n examples, those from
+	// Part*n/Parts to (Part+1)*n/Parts. Data-parallel replicas each take
+	// their part of the same batches (the order, and every example's
+	// augmentation, do not depend on the part). Parts 0 or 1: whole
+	// batches.
+	Part, Parts int
 }
 
 // Batch is one batch of network input.
@@ -53,6 +60,9 @@ type Batch struct {
 	Labels  []int
 	Index   []int // each example's record index in the split
 	N, H, W int
+	// Total is the size of the whole batch this one is a part of (see
+	// LoaderConfig.Parts); N without parts.
+	Total int
 }
 
 // Loader is the input pipeline of one split of a dataset.
@@ -101,6 +111,15 @@ func NewLoader(ds *Dataset, cfg LoaderConfig) (*Loader, error) {
 	}
 	if cfg.MemoryBudget <= 0 {
 		cfg.MemoryBudget = 1 << 30
+	}
+	if cfg.Parts <= 1 {
+		cfg.Part, cfg.Parts = 0, 1
+	}
+	if cfg.Part < 0 || cfg.Part >= cfg.Parts {
+		return nil, fmt.Errorf("loader part %d of %d", cfg.Part, cfg.Parts)
+	}
+	if cfg.BatchSize < cfg.Parts {
+		return nil, fmt.Errorf("a batch of %d cannot be split into %d parts", cfg.BatchSize, cfg.Parts)
 	}
 	l := &Loader{ds: ds, cfg: cfg, split: sp, storedH: im.Height, storedW: im.Width}
 	var bytes int64
@@ -198,6 +217,26 @@ func (l *Loader) OrderIndex(epoch int) []int {
 	return idx
 }
 
+// EpochIndex returns the record indices an epoch trains on, in order:
+// OrderIndex without the examples a dropped remainder leaves out.
+func (l *Loader) EpochIndex(epoch int) []int {
+	return l.OrderIndex(epoch)[:l.Len()]
+}
+
+// PartRange is the part of a batch of n examples that this loader's part
+// takes: [lo, hi).
+func (l *Loader) PartRange(n int) (lo, hi int) {
+	return PartRange(n, l.cfg.Part, l.cfg.Parts)
+}
+
+// PartRange is part k of parts of n items: [k*n/parts, (k+1)*n/parts).
+func PartRange(n, k, parts int) (lo, hi int) {
+	if parts <= 1 {
+		return 0, n
+	}
+	return k * n / parts, (k + 1) * n / parts
+}
+
 // future is a shard being fetched.
 type future struct {
 	done chan struct{}
@@ -272,7 +311,8 @@ func (l *Loader) Epoch(ctx context.Context, epoch int) *Iterator {
 }
 
 func (l *Loader) newBatch() *Batch {
-	n, s := l.cfg.BatchSize, l.cfg.Size
+	lo, hi := l.PartRange(l.cfg.BatchSize)
+	n, s := max(hi-lo, 1), l.cfg.Size
 	return &Batch{X: make([]float32, n*3*s*s), Labels: make([]int, n), Index: make([]int, n), H: s, W: s}
 }
 
@@ -400,20 +440,24 @@ func (it *Iterator) fill(b *Batch) error {
 			delete(it.loaded, s)
 		}
 	}
+	// This loader's part of the batch.
+	total := n
+	lo, hi := l.PartRange(n)
+	n = hi - lo
+	start := it.pos + lo
 	shards := it.shards[:n]
 	for i := range n {
-		s, err := it.shardFor(it.order[it.pos+i].shard)
+		s, err := it.shardFor(it.order[start+i].shard)
 		if err != nil {
 			return err
 		}
 		shards[i] = s
 	}
-	b.N = n
+	b.N, b.Total = n, total
 	sz := l.cfg.Size
 	per := 3 * sz * sz
 	b.X = b.X[:n*per]
 	b.Labels, b.Index = b.Labels[:n], b.Index[:n]
-	start := it.pos
 	work := func(w *worker, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			o := it.order[start+i]
@@ -439,6 +483,6 @@ func (it *Iterator) fill(b *Batch) error {
 		}
 		wg.Wait()
 	}
-	it.pos += n
+	it.pos += total
 	return nil
 }

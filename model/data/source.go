@@ -5,18 +5,16 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
-	"net/url"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 )
 
 // Source reads the files of one dataset folder by their names relative to
 // it ("manifest.json", "train-00000-of-00004.shard"). The same pipeline
-// reads a local folder natively and the server's /data/NAME/ over HTTP in
-// the browser (net/http uses fetch under js/wasm).
+// reads a local folder natively and the server's /data/NAME/ over HTTP
+// (HTTPSource natively; the browser's worker has its own source over
+// fetch, worker/env_js.go).
 type Source interface {
 	// Open opens a file of the dataset; size is its length in bytes, or
 	// -1 when the source cannot tell before reading.
@@ -29,7 +27,7 @@ type Source interface {
 // a DirSource otherwise.
 func OpenSource(loc string) (Source, error) {
 	if strings.HasPrefix(loc, "http://") || strings.HasPrefix(loc, "https://") {
-		return NewHTTPSource(loc, nil)
+		return openHTTP(loc)
 	}
 	return DirSource(loc), nil
 }
@@ -76,57 +74,4 @@ func (s FSSource) Open(ctx context.Context, name string) (io.ReadCloser, int64, 
 		size = st.Size()
 	}
 	return f, size, nil
-}
-
-// HTTPSource reads a dataset served under a base URL (the server serves
-// dataset NAME under /data/NAME/).
-type HTTPSource struct {
-	Base   *url.URL
-	Client *http.Client // nil: http.DefaultClient
-}
-
-// NewHTTPSource makes a source for the folder URL base.
-func NewHTTPSource(base string, client *http.Client) (*HTTPSource, error) {
-	u, err := url.Parse(base)
-	if err != nil {
-		return nil, err
-	}
-	if !strings.HasSuffix(u.Path, "/") {
-		u.Path += "/"
-	}
-	return &HTTPSource{Base: u, Client: client}, nil
-}
-
-func (s *HTTPSource) String() string { return s.Base.String() }
-
-// URL returns the address of a dataset file.
-func (s *HTTPSource) URL(name string) string {
-	u := *s.Base
-	u.Path = path.Join(u.Path, name)
-	u.RawPath = ""
-	return u.String()
-}
-
-// Open implements Source with a GET request.
-func (s *HTTPSource) Open(ctx context.Context, name string) (io.ReadCloser, int64, error) {
-	if !fs.ValidPath(name) {
-		return nil, 0, fmt.Errorf("%s: invalid file name %q", s, name)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL(name), nil)
-	if err != nil {
-		return nil, 0, err
-	}
-	c := s.Client
-	if c == nil {
-		c = http.DefaultClient
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, 0, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return nil, 0, fmt.Errorf("GET %s: %s", req.URL, resp.Status)
-	}
-	return resp.Body, resp.ContentLength, nil
 }

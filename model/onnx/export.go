@@ -19,9 +19,7 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/goresnet/goresnet/internal/onnxpb"
 	"github.com/goresnet/goresnet/model/resnet"
-	"google.golang.org/protobuf/proto"
 )
 
 // Opset is the ONNX operator set the model uses, and IRVersion the ONNX IR
@@ -43,17 +41,18 @@ type Options struct {
 	Producer, DocString string
 }
 
-// Export returns the network as a serialized ONNX ModelProto.
+// Export returns the network in eval mode as a serialized ONNX ModelProto
+// (encoded by wire.go, without the protobuf library).
 func Export(net *resnet.Net, opts Options) ([]byte, error) {
-	m, err := Model(net, opts)
+	m, err := model(net, opts)
 	if err != nil {
 		return nil, err
 	}
-	return proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	return m.marshal(), nil
 }
 
-// Model builds the ONNX ModelProto of the network in eval mode.
-func Model(net *resnet.Net, opts Options) (*onnxpb.ModelProto, error) {
+// model builds the ONNX ModelProto of the network in eval mode.
+func model(net *resnet.Net, opts Options) (*modelProto, error) {
 	if opts.Size == 0 {
 		opts.Size = net.Config.InputSize
 	}
@@ -61,7 +60,7 @@ func Model(net *resnet.Net, opts Options) (*onnxpb.ModelProto, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &builder{g: &onnxpb.GraphProto{Name: net.Config.Arch}, out: make([]string, len(layers))}
+	b := &builder{g: &graphProto{name: net.Config.Arch}, out: make([]string, len(layers))}
 	for i := range layers {
 		if err := b.layer(layers, i, opts); err != nil {
 			return nil, err
@@ -71,20 +70,20 @@ func Model(net *resnet.Net, opts Options) (*onnxpb.ModelProto, error) {
 	if b.out[last] != "logits" {
 		return nil, fmt.Errorf("onnx: the last layer %s gives %q, not logits", layers[last].Name, b.out[last])
 	}
-	b.g.Input = []*onnxpb.ValueInfoProto{valueInfo("input", layers[0].Shape)}
-	b.g.Output = []*onnxpb.ValueInfoProto{valueInfo("logits", layers[last].Shape)}
+	b.g.input = []*valueInfoProto{{name: "input", shape: layers[0].Shape}}
+	b.g.output = []*valueInfoProto{{name: "logits", shape: layers[last].Shape}}
 
 	cfg := net.Config
 	producer := opts.Producer
 	if producer == "" {
 		producer = "goresnet"
 	}
-	m := &onnxpb.ModelProto{
-		IrVersion:    IRVersion,
-		OpsetImport:  []*onnxpb.OperatorSetIdProto{{Domain: "", Version: Opset}},
-		ProducerName: producer,
-		DocString:    opts.DocString,
-		Graph:        b.g,
+	m := &modelProto{
+		irVersion:    IRVersion,
+		opsetVersion: Opset,
+		producerName: producer,
+		docString:    opts.DocString,
+		graph:        b.g,
 	}
 	for _, kv := range [][2]string{
 		{"arch", cfg.Arch}, {"classes", strconv.Itoa(cfg.Classes)}, {"width_div", strconv.Itoa(cfg.WidthDiv)},
@@ -92,13 +91,13 @@ func Model(net *resnet.Net, opts Options) (*onnxpb.ModelProto, error) {
 		{"input_layout", "NCHW float32"},
 		{"batch_norm", map[bool]string{true: "BatchNormalization nodes", false: "folded into the convolutions"}[opts.KeepBatchNorm]},
 	} {
-		m.MetadataProps = append(m.MetadataProps, &onnxpb.StringStringEntryProto{Key: kv[0], Value: kv[1]})
+		m.metadata = append(m.metadata, kv)
 	}
 	return m, nil
 }
 
 type builder struct {
-	g   *onnxpb.GraphProto
+	g   *graphProto
 	out []string // the tensor that holds each layer's output
 }
 
@@ -120,7 +119,7 @@ func (b *builder) layer(layers []resnet.Layer, i int, opts Options) error {
 		b.out[i] = "input"
 	case resnet.KindConv:
 		w := l.Params[0]
-		attrs := []*onnxpb.AttributeProto{
+		attrs := []*attributeProto{
 			ints("kernel_shape", l.Kernel, l.Kernel), ints("strides", l.Stride, l.Stride),
 			ints("pads", l.Pad[0], l.Pad[1], l.Pad[2], l.Pad[3]),
 		}
@@ -194,8 +193,8 @@ func (b *builder) layer(layers []resnet.Layer, i int, opts Options) error {
 	return nil
 }
 
-func (b *builder) node(op, name string, in []string, out string, attrs ...*onnxpb.AttributeProto) {
-	b.g.Node = append(b.g.Node, &onnxpb.NodeProto{OpType: op, Name: name, Input: in, Output: []string{out}, Attribute: attrs})
+func (b *builder) node(op, name string, in []string, out string, attrs ...*attributeProto) {
+	b.g.node = append(b.g.node, &nodeProto{opType: op, name: name, input: in, output: []string{out}, attribute: attrs})
 }
 
 // init adds a float32 initializer (its values as little-endian raw data).
@@ -208,39 +207,21 @@ func (b *builder) init(name string, shape []int, data []float32) {
 	for i, d := range shape {
 		dims[i] = int64(d)
 	}
-	b.g.Initializer = append(b.g.Initializer, &onnxpb.TensorProto{
-		Name: name, DataType: int32(onnxpb.TensorProto_FLOAT), Dims: dims, RawData: raw,
-	})
+	b.g.initializer = append(b.g.initializer, &tensorProto{name: name, dataType: tensorFloat, dims: dims, rawData: raw})
 }
 
-// valueInfo describes a float32 tensor; a negative dimension is the open
-// batch size, named "batch".
-func valueInfo(name string, shape []int) *onnxpb.ValueInfoProto {
-	var dims []*onnxpb.TensorShapeProto_Dimension
-	for _, d := range shape {
-		if d < 0 {
-			dims = append(dims, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "batch"}})
-		} else {
-			dims = append(dims, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: int64(d)}})
-		}
-	}
-	return &onnxpb.ValueInfoProto{Name: name, Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: &onnxpb.TypeProto_Tensor{
-		ElemType: int32(onnxpb.TensorProto_FLOAT), Shape: &onnxpb.TensorShapeProto{Dim: dims},
-	}}}}
-}
-
-func ints(name string, v ...int) *onnxpb.AttributeProto {
-	a := &onnxpb.AttributeProto{Name: name, Type: onnxpb.AttributeProto_INTS}
+func ints(name string, v ...int) *attributeProto {
+	a := &attributeProto{name: name, atype: attrInts}
 	for _, x := range v {
-		a.Ints = append(a.Ints, int64(x))
+		a.ints = append(a.ints, int64(x))
 	}
 	return a
 }
 
-func intAttr(name string, v int) *onnxpb.AttributeProto {
-	return &onnxpb.AttributeProto{Name: name, Type: onnxpb.AttributeProto_INT, I: int64(v)}
+func intAttr(name string, v int) *attributeProto {
+	return &attributeProto{name: name, atype: attrInt, i: int64(v)}
 }
 
-func floatAttr(name string, v float32) *onnxpb.AttributeProto {
-	return &onnxpb.AttributeProto{Name: name, Type: onnxpb.AttributeProto_FLOAT, F: v}
+func floatAttr(name string, v float32) *attributeProto {
+	return &attributeProto{name: name, atype: attrFloat, f: v}
 }

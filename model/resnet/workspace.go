@@ -83,6 +83,29 @@ type headWS struct {
 
 // NewWorkspace plans the buffers for batches of n images of h x w pixels.
 func (net *Net) NewWorkspace(n, h, w int) (*Workspace, error) {
+	return net.planWorkspace(n, h, w, true)
+}
+
+// WorkspaceBytes is what NewWorkspace(n, h, w).Bytes() would be, planned
+// without allocating anything (to check that a batch fits in memory
+// before trying).
+func (net *Net) WorkspaceBytes(n, h, w int) (int64, error) {
+	ws, err := net.planWorkspace(n, h, w, false)
+	if err != nil {
+		return 0, err
+	}
+	return ws.Bytes(), nil
+}
+
+// planWorkspace plans a workspace, allocating its buffers when alloc is
+// set (else it only counts them).
+func (net *Net) planWorkspace(n, h, w int, alloc bool) (*Workspace, error) {
+	mk := func(size int) []float32 {
+		if !alloc {
+			return nil
+		}
+		return make([]float32, size)
+	}
 	if n < 1 {
 		return nil, fmt.Errorf("workspace: batch size must be at least 1, got %d", n)
 	}
@@ -94,7 +117,7 @@ func (net *Net) NewWorkspace(n, h, w int) (*Workspace, error) {
 			net.Config.InputSize, net.Config.InputSize, h, w)
 	}
 	ws := &Workspace{net: net, N: n, H: h, W: w, rng: net.dropoutRNG}
-	act := func(size int) []float32 { ws.actFloats += size; return make([]float32, size) }
+	act := func(size int) []float32 { ws.actFloats += size; return mk(size) }
 	maxAct, maxCol := 0, 0
 	track := func(c nn.Conv2D) {
 		maxAct = max(maxAct, c.InSize(), c.OutSize())
@@ -114,7 +137,9 @@ func (net *Net) NewWorkspace(n, h, w int) (*Workspace, error) {
 	ws.stem.unitWS = sw
 	ws.stem.pool = nn.NewPool2D(n, net.stem.conv.outC, hh, ww, 3, 2, 1)
 	ws.stem.pooled = act(ws.stem.pool.OutSize())
-	ws.stem.argmax = make([]int32, ws.stem.pool.OutSize())
+	if alloc {
+		ws.stem.argmax = make([]int32, ws.stem.pool.OutSize())
+	}
 	ws.actFloats += ws.stem.pool.OutSize() // int32s, same size as float32s
 	c, hh, ww := net.stem.conv.outC, ws.stem.pool.OH, ws.stem.pool.OW
 	in := ws.stem.pooled
@@ -145,24 +170,24 @@ func (net *Net) NewWorkspace(n, h, w int) (*Workspace, error) {
 		hd.pool = nn.NewSamePool2D(n, c, hh, ww, 2, 2)
 		hd.pooled = act(hd.pool.OutSize())
 		hd.mask = act(hd.pool.OutSize())
-		hd.dpooled = make([]float32, hd.pool.OutSize())
-		ws.scratchFloats += len(hd.dpooled)
+		hd.dpooled = mk(hd.pool.OutSize())
+		ws.scratchFloats += hd.pool.OutSize()
 	}
 	if got := len(in) / n; net.Config.Head == HeadNotebook && hd.pool.OutSize()/n != net.fcIn || net.Config.Head == HeadStandard && c != net.fcIn {
 		return nil, fmt.Errorf("workspace: the head expects %d features, the network gives %d", net.fcIn, got)
 	}
 	hd.fc = nn.Linear{N: n, In: net.fcIn, Out: net.Config.Classes}
 	hd.features = act(n * net.fcIn)
-	hd.dfeat = make([]float32, n*net.fcIn)
+	hd.dfeat = mk(n * net.fcIn)
 	hd.logits = act(n * net.Config.Classes)
-	hd.dlogits = make([]float32, n*net.Config.Classes)
-	ws.scratchFloats += len(hd.dfeat) + len(hd.dlogits)
+	hd.dlogits = mk(n * net.Config.Classes)
+	ws.scratchFloats += n*net.fcIn + n*net.Config.Classes
 	ws.flops += 2 * int64(n) * int64(net.fcIn) * int64(net.Config.Classes)
 
 	for i := range ws.grad {
-		ws.grad[i] = make([]float32, maxAct)
+		ws.grad[i] = mk(maxAct)
 	}
-	ws.col = make([]float32, maxCol)
+	ws.col = mk(maxCol)
 	ws.scratchFloats += 4*maxAct + maxCol
 	return ws, nil
 }

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -26,13 +27,6 @@ type Preprocess struct {
 	Norm string    `json:"norm"` // "imagenet" or "unit" (/255)
 	Mean []float32 `json:"mean,omitempty"`
 	Std  []float32 `json:"std,omitempty"`
-}
-
-// Best records the save-best monitor's best value.
-type Best struct {
-	Monitor string  `json:"monitor"`
-	Value   float64 `json:"value"`
-	Epoch   int     `json:"epoch"`
 }
 
 // Meta is the checkpoint's description; with the network's state_dict and
@@ -70,6 +64,28 @@ type Checkpoint struct {
 // A NaN or Inf anywhere in the state is refused (an error naming the
 // tensor), so that a checkpoint is never a diverged state.
 func SaveCheckpoint(path string, net *resnet.Net, opt *optim.Optimizer, meta Meta) error {
+	ts, md, err := checkpointTensors(net, opt, meta)
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	return weights.WriteFile(path, ts, md)
+}
+
+// MarshalCheckpoint is SaveCheckpoint into memory: the same bytes, for
+// storage that is not a file system (the browser's).
+func MarshalCheckpoint(net *resnet.Net, opt *optim.Optimizer, meta Meta) ([]byte, error) {
+	ts, md, err := checkpointTensors(net, opt, meta)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	var b bytes.Buffer
+	if err := weights.Encode(&b, ts, md); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+func checkpointTensors(net *resnet.Net, opt *optim.Optimizer, meta Meta) ([]weights.Tensor, map[string]string, error) {
 	ts := weights.NetTensors(net)
 	if opt != nil {
 		st := opt.State()
@@ -89,18 +105,18 @@ func SaveCheckpoint(path string, net *resnet.Net, opt *optim.Optimizer, meta Met
 	}
 	for _, t := range ts {
 		if !finite(t.F32) {
-			return fmt.Errorf("checkpoint %s: tensor %q holds NaN or Inf: not saved", path, t.Name)
+			return nil, nil, fmt.Errorf("tensor %q holds NaN or Inf: not saved", t.Name)
 		}
 	}
 	js, err := json.Marshal(meta)
 	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+		return nil, nil, err
 	}
 	md := weights.NetMetadata(net)
 	md["goresnet"] = CheckpointFormat
 	md["checkpoint"] = string(js)
 	md["tensors_sha256"] = tensorsHash(ts)
-	return weights.WriteFile(path, ts, md)
+	return ts, md, nil
 }
 
 func btoi(b bool) int {
@@ -179,7 +195,8 @@ func OpenCheckpoint(path string) (*Checkpoint, error) {
 // flag per parameter, an input size the network supports, a known
 // normalisation), and the tensors are checked against the network the
 // metadata describes before anything is built: Net and RestoreOptimizer
-// then allocate no more than the file holds.
+// then allocate no more than the file holds. The checkpoint keeps
+// references into data.
 func ParseCheckpoint(data []byte, name string) (*Checkpoint, error) {
 	f, err := weights.Parse(data, name)
 	if err != nil {

@@ -13,11 +13,12 @@ type FitHooks struct {
 	// Train returns epoch's iterator (epoch counts from 1) and its batch
 	// count.
 	Train func(ctx context.Context, epoch int) (Iterator, int, error)
-	// Order returns the example order of an epoch; with the feature cache
-	// enabled and complete, Fit trains the head from the cache in this
-	// order instead of calling Train.
+	// Order returns the examples of an epoch in order (the loader's
+	// EpochIndex); with the feature cache enabled and holding every one
+	// of them, Fit trains the head from the cache in this order instead
+	// of calling Train.
 	Order     func(epoch int) []int
-	Examples  int // training examples, to know when the cache is complete
+	Examples  int // training examples per epoch
 	BatchSize int
 	// Val returns the validation iterator; nil means no validation.
 	Val func(ctx context.Context) (Iterator, error)
@@ -44,8 +45,12 @@ func (t *Trainer) Fit(ctx context.Context, h FitHooks) (FitResult, error) {
 		epoch := t.Epoch + 1
 		var st EpochStats
 		var err error
-		if h.Order != nil && t.CacheComplete(h.Examples) {
-			st, err = t.RunCachedEpoch(ctx, h.Order(epoch), h.BatchSize)
+		var order []int
+		if h.Order != nil && t.useCache {
+			order = h.Order(epoch)
+		}
+		if order != nil && t.cachedAll(order) {
+			st, err = t.RunCachedEpoch(ctx, order, h.BatchSize)
 		} else {
 			var it Iterator
 			var n int
@@ -55,6 +60,10 @@ func (t *Trainer) Fit(ctx context.Context, h FitHooks) (FitResult, error) {
 				if c, ok := it.(interface{ Close() }); ok {
 					c.Close()
 				}
+			}
+			if err == nil && order != nil {
+				// Replicas share the features each computed.
+				err = t.gatherFeatures(order)
 			}
 		}
 		if errors.Is(err, ErrStopped) || (err != nil && ctx.Err() != nil) {

@@ -62,6 +62,9 @@ type Trainer struct {
 	// ReduceGrads, if set, is called before every optimizer step with the
 	// gradient slab, to sum it across data-parallel workers.
 	ReduceGrads func(grad []float32) error
+	// Replica, if set, makes the trainer one of a group of synchronous
+	// data-parallel replicas (see Replica).
+	Replica *Replica
 	// OnBatch, if set, is called after every batch.
 	OnBatch func(BatchInfo)
 
@@ -72,7 +75,13 @@ type Trainer struct {
 	h, w    int
 	ws      map[int]*resnet.Workspace
 	pending int // batches accumulated since the last optimizer step
-	stop    atomic.Bool
+	// The pending batches' loss sum, examples and correct predictions: a
+	// replica adds them to Partial when the group sums them at the step.
+	pendLoss            float64
+	pendSeen, pendRight int
+	stop                atomic.Bool
+	epochSeen           []int // examples this replica ran through the backbone this epoch (feature cache)
+	bnScratch, statsVec []float32
 	// The head-only feature cache: features and labels per example index.
 	cache     map[int][]float32
 	cacheLbl  map[int]int
@@ -86,6 +95,7 @@ type Trainer struct {
 	counters   []*int64
 	cntSnap    []int64
 	cachedStep []int
+	seenSnap   int // len(epochSeen) when the step began
 }
 
 // Partial is an epoch's progress so far.
@@ -118,6 +128,10 @@ func NewTrainer(net *resnet.Net, opt *optim.Optimizer, cfg Config, h, w int) (*T
 
 // Stop asks the loop to stop at the next batch boundary (Ctrl-C).
 func (t *Trainer) Stop() { t.stop.Store(true) }
+
+// ClearStop lets a stopped trainer run again (Fit continues where it
+// stopped).
+func (t *Trainer) ClearStop() { t.stop.Store(false) }
 
 // ErrStopped is returned by Fit when Stop was called.
 var ErrStopped = errors.New("training stopped")
@@ -185,6 +199,7 @@ func (t *Trainer) beginStep() {
 		t.cntSnap[i] = *c
 	}
 	t.cachedStep = t.cachedStep[:0]
+	t.seenSnap = len(t.epochSeen)
 }
 
 // undoStep restores what beginStep saved and drops the step's pending
@@ -199,7 +214,8 @@ func (t *Trainer) undoStep() {
 		delete(t.cacheLbl, idx)
 	}
 	t.cachedStep = t.cachedStep[:0]
-	t.pending = 0
+	t.epochSeen = t.epochSeen[:min(t.seenSnap, len(t.epochSeen))]
+	t.pending, t.pendLoss, t.pendSeen, t.pendRight = 0, 0, 0, 0
 }
 
 // nonFinite makes the error for the current step.
@@ -241,7 +257,11 @@ func (t *Trainer) CacheComplete(n int) bool { return t.useCache && len(t.cache) 
 
 // TrainBatch runs one batch: forward, loss, backward, and an optimizer step
 // when Accumulate batches have been gathered. It returns the batch's loss
-// and how many predictions were right.
+// and how many predictions were right, and adds them to the epoch's
+// running sums (Partial; a replica adds the whole group's at the step).
+// A batch that is a part of a larger one (b.Total > b.N, a replica's
+// part) has its gradient scaled by N/Total, so that the parts' gradients
+// sum to the whole batch's.
 func (t *Trainer) TrainBatch(b *data.Batch) (float64, int, error) {
 	ws, err := t.Workspace(b.N)
 	if err != nil {
@@ -267,12 +287,16 @@ func (t *Trainer) TrainBatch(b *data.Batch) (float64, int, error) {
 			t.cacheLbl[idx] = b.Labels[i]
 			t.cachedStep = append(t.cachedStep, idx)
 		}
+		if t.Replica != nil {
+			t.epochSeen = append(t.epochSeen, b.Index...)
+		}
 	}
-	return t.finishBatch(ws, b.Labels)
+	return t.finishBatch(ws, b.Labels, b.N, b.Total)
 }
 
-// trainCachedBatch is TrainBatch for the head alone, on cached features.
-func (t *Trainer) trainCachedBatch(indices []int, feat []float32, labels []int) (float64, int, error) {
+// trainCachedBatch is TrainBatch for the head alone, on cached features;
+// indices is this replica's part of a batch of total examples.
+func (t *Trainer) trainCachedBatch(indices []int, total int, feat []float32, labels []int) (float64, int, error) {
 	ws, err := t.Workspace(len(indices))
 	if err != nil {
 		return 0, 0, err
@@ -289,10 +313,10 @@ func (t *Trainer) trainCachedBatch(indices []int, feat []float32, labels []int) 
 	if _, err := ws.HeadForward(feat[:len(indices)*fs], true); err != nil {
 		return 0, 0, err
 	}
-	return t.finishBatch(ws, labels[:len(indices)])
+	return t.finishBatch(ws, labels[:len(indices)], len(indices), total)
 }
 
-func (t *Trainer) finishBatch(ws *resnet.Workspace, labels []int) (float64, int, error) {
+func (t *Trainer) finishBatch(ws *resnet.Workspace, labels []int, n, total int) (float64, int, error) {
 	loss, err := ws.Loss(labels, t.Cfg.LabelSmoothing)
 	if err != nil {
 		return 0, 0, err
@@ -303,11 +327,29 @@ func (t *Trainer) finishBatch(ws *resnet.Workspace, labels []int) (float64, int,
 		t.undoStep()
 		return loss, correct, t.nonFinite(fmt.Sprintf("the loss is %v", loss), lr)
 	}
+	// The loss is a mean over this batch; a part of a larger batch weighs
+	// n/total of it, and each of Accumulate batches 1/Accumulate of a step.
+	scale := float32(1)
+	if total > n {
+		scale = float32(n) / float32(total)
+	}
 	if t.Cfg.Accumulate > 1 {
-		ws.ScaleLogitGrad(1 / float32(t.Cfg.Accumulate))
+		scale /= float32(t.Cfg.Accumulate)
+	}
+	if scale != 1 {
+		ws.ScaleLogitGrad(scale)
 	}
 	if err := ws.Backward(); err != nil {
 		return 0, 0, err
+	}
+	if t.Replica != nil {
+		t.pendLoss += loss * float64(n)
+		t.pendSeen += n
+		t.pendRight += correct
+	} else {
+		t.Partial.LossSum += loss * float64(n)
+		t.Partial.Seen += n
+		t.Partial.Correct += correct
 	}
 	t.pending++
 	if t.pending < t.Cfg.Accumulate {
@@ -323,6 +365,11 @@ func (t *Trainer) finishBatch(ws *resnet.Workspace, labels []int) (float64, int,
 // running statistics, takes the optimizer step, and checks what it made.
 func (t *Trainer) applyStep(lr float64) error {
 	t.pending = 0
+	if t.Replica != nil {
+		if err := t.reduceStep(); err != nil {
+			return err
+		}
+	}
 	if t.ReduceGrads != nil {
 		if err := t.ReduceGrads(t.Net.GradData); err != nil {
 			return err
@@ -392,9 +439,9 @@ func argmax(v []float32) int {
 // a resumed run sees exactly the batches an uninterrupted one would.
 func (t *Trainer) RunEpoch(ctx context.Context, it Iterator, batches int) (EpochStats, error) {
 	st := EpochStats{Epoch: t.Epoch + 1}
-	lossSum, seen, correct := t.Partial.LossSum, t.Partial.Seen, t.Partial.Correct
 	start := time.Now().Add(-time.Duration(t.Partial.Seconds * float64(time.Second)))
 	skip := t.BatchInEpoch
+	t.epochSeen = t.epochSeen[:0]
 	for b := 0; ; b++ {
 		if err := ctx.Err(); err != nil {
 			return st, err
@@ -414,33 +461,33 @@ func (t *Trainer) RunEpoch(ctx context.Context, it Iterator, batches int) (Epoch
 		if t.stop.Load() && t.pending == 0 {
 			return st, ErrStopped
 		}
-		loss, ok, err := t.TrainBatch(batch)
-		if err != nil {
+		if _, _, err := t.TrainBatch(batch); err != nil {
 			return st, err
 		}
 		t.BatchInEpoch = b + 1
-		lossSum += loss * float64(batch.N)
-		seen += batch.N
-		correct += ok
-		t.Partial = Partial{lossSum, seen, correct, time.Since(start).Seconds()}
-		t.report(st.Epoch, b+1, batches, seen, lossSum, correct, start)
+		t.Partial.Seconds = time.Since(start).Seconds()
+		t.report(st.Epoch, b+1, batches, start)
 	}
-	return t.endEpoch(st, lossSum, seen, correct, start)
+	return t.endEpoch(st, start)
 }
 
 // RunCachedEpoch trains one epoch of the head alone, on cached features,
 // in the order given (the loader's order for the epoch), in batches of
-// batchSize.
+// batchSize (a replica takes its part of each).
 func (t *Trainer) RunCachedEpoch(ctx context.Context, order []int, batchSize int) (EpochStats, error) {
 	st := EpochStats{Epoch: t.Epoch + 1}
-	lossSum, seen, correct := t.Partial.LossSum, t.Partial.Seen, t.Partial.Correct
 	start := time.Now().Add(-time.Duration(t.Partial.Seconds * float64(time.Second)))
-	ws, err := t.Workspace(batchSize)
+	rank, parts := 0, 1
+	if t.Replica != nil {
+		rank, parts = t.Replica.Rank, t.Replica.Size
+	}
+	lo, hi := data.PartRange(batchSize, rank, parts)
+	ws, err := t.Workspace(hi - lo)
 	if err != nil {
 		return st, err
 	}
-	feat := make([]float32, batchSize*ws.FeatureSize())
-	labels := make([]int, batchSize)
+	feat := make([]float32, (hi-lo)*ws.FeatureSize())
+	labels := make([]int, hi-lo)
 	batches := (len(order) + batchSize - 1) / batchSize
 	for b := 0; b < batches; b++ {
 		if err := ctx.Err(); err != nil {
@@ -453,35 +500,37 @@ func (t *Trainer) RunCachedEpoch(ctx context.Context, order []int, batchSize int
 			return st, ErrStopped
 		}
 		idx := order[b*batchSize : min(len(order), (b+1)*batchSize)]
-		for _, i := range idx {
+		plo, phi := data.PartRange(len(idx), rank, parts)
+		part := idx[plo:phi]
+		for _, i := range part {
 			if _, ok := t.cache[i]; !ok {
 				return st, fmt.Errorf("train: example %d has no cached features", i)
 			}
 		}
-		loss, ok, err := t.trainCachedBatch(idx, feat, labels)
-		if err != nil {
+		if _, _, err := t.trainCachedBatch(part, len(idx), feat, labels); err != nil {
 			return st, err
 		}
 		t.BatchInEpoch = b + 1
-		lossSum += loss * float64(len(idx))
-		seen += len(idx)
-		correct += ok
-		t.Partial = Partial{lossSum, seen, correct, time.Since(start).Seconds()}
-		t.report(st.Epoch, b+1, batches, seen, lossSum, correct, start)
+		t.Partial.Seconds = time.Since(start).Seconds()
+		t.report(st.Epoch, b+1, batches, start)
 	}
-	return t.endEpoch(st, lossSum, seen, correct, start)
+	return t.endEpoch(st, start)
 }
 
-func (t *Trainer) report(epoch, batch, batches, seen int, lossSum float64, correct int, start time.Time) {
+func (t *Trainer) report(epoch, batch, batches int, start time.Time) {
 	if t.OnBatch == nil {
 		return
 	}
-	t.OnBatch(BatchInfo{Epoch: epoch, Batch: batch, Batches: batches, Images: seen,
-		Loss: lossSum / float64(seen), Accuracy: float64(correct) / float64(seen),
-		LR: t.Cfg.Schedule.LR(max(t.Step-1, 0)), Elapsed: time.Since(start)})
+	p := t.Partial
+	info := BatchInfo{Epoch: epoch, Batch: batch, Batches: batches, Images: p.Seen,
+		LR: t.Cfg.Schedule.LR(max(t.Step-1, 0)), Elapsed: time.Since(start)}
+	if p.Seen > 0 {
+		info.Loss, info.Accuracy = p.LossSum/float64(p.Seen), float64(p.Correct)/float64(p.Seen)
+	}
+	t.OnBatch(info)
 }
 
-func (t *Trainer) endEpoch(st EpochStats, lossSum float64, seen, correct int, start time.Time) (EpochStats, error) {
+func (t *Trainer) endEpoch(st EpochStats, start time.Time) (EpochStats, error) {
 	if t.pending > 0 {
 		// A last, partial accumulation: step with what there is, scaled
 		// as if the missing batches had zero gradient (Keras and PyTorch
@@ -490,12 +539,13 @@ func (t *Trainer) endEpoch(st EpochStats, lossSum float64, seen, correct int, st
 			return st, err
 		}
 	}
-	if seen == 0 {
+	p := t.Partial
+	if p.Seen == 0 {
 		return st, fmt.Errorf("train: epoch %d had no batches", st.Epoch)
 	}
-	st.Loss = lossSum / float64(seen)
-	st.Accuracy = float64(correct) / float64(seen)
-	st.Images = seen
+	st.Loss = p.LossSum / float64(p.Seen)
+	st.Accuracy = float64(p.Correct) / float64(p.Seen)
+	st.Images = p.Seen
 	st.Seconds = time.Since(start).Seconds()
 	st.LR = t.Cfg.Schedule.LR(max(t.Step-1, 0))
 	t.Epoch++
@@ -516,64 +566,127 @@ type Metrics struct {
 }
 
 // Evaluate runs the network in eval mode over it and returns the metrics.
+// A replica evaluates its part of every batch and the group sums the
+// counts, so every replica returns the metrics of the whole data.
 func (t *Trainer) Evaluate(ctx context.Context, it Iterator) (*Metrics, error) {
-	return Evaluate(ctx, t.Net, t.Workspace, it)
+	if t.Replica == nil {
+		return Evaluate(ctx, t.Net, t.Workspace, it)
+	}
+	c := t.Net.Config.Classes
+	s := newEvalSums(c)
+	if err := s.run(ctx, t.Net, t.Workspace, it); err != nil {
+		return nil, err
+	}
+	if err := t.allReduce(s.vector()); err != nil {
+		return nil, err
+	}
+	s.fromVector()
+	return s.metrics()
 }
 
 // Evaluate runs net in eval mode over every batch of it. workspace returns
 // the workspace for a batch size.
 func Evaluate(ctx context.Context, net *resnet.Net, workspace func(n int) (*resnet.Workspace, error), it Iterator) (*Metrics, error) {
-	c := net.Config.Classes
-	m := &Metrics{Confusion: make([][]int, c)}
-	for i := range m.Confusion {
-		m.Confusion[i] = make([]int, c)
+	s := newEvalSums(net.Config.Classes)
+	if err := s.run(ctx, net, workspace, it); err != nil {
+		return nil, err
 	}
-	var lossSum float64
-	var top1, top5 int
+	return s.metrics()
+}
+
+// evalSums are evaluation's running sums, which replicas add up.
+type evalSums struct {
+	c             int
+	lossSum       float64
+	n, top1, top5 int
+	confusion     [][]int
+	vec           []float32
+}
+
+func newEvalSums(c int) *evalSums {
+	s := &evalSums{c: c, confusion: make([][]int, c)}
+	for i := range s.confusion {
+		s.confusion[i] = make([]int, c)
+	}
+	return s
+}
+
+func (s *evalSums) run(ctx context.Context, net *resnet.Net, workspace func(n int) (*resnet.Workspace, error), it Iterator) error {
+	c := s.c
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		b, err := it.Next()
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if err != nil {
-			return nil, err
+			return err
+		}
+		if b.N == 0 { // a replica's empty part of a last, small batch
+			continue
 		}
 		ws, err := workspace(b.N)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		logits, err := ws.Forward(b.X, false)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		loss, err := ws.Loss(b.Labels, 0)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		lossSum += loss * float64(b.N)
+		s.lossSum += loss * float64(b.N)
 		for i, l := range b.Labels {
 			row := logits[i*c : (i+1)*c]
 			p := argmax(row)
-			m.Confusion[l][p]++
+			s.confusion[l][p]++
 			if p == l {
-				top1++
+				s.top1++
 			}
 			if inTopK(row, l, 5) {
-				top5++
+				s.top5++
 			}
 		}
-		m.N += b.N
+		s.n += b.N
 	}
-	if m.N == 0 {
+}
+
+// vector lays the sums out as floats for an all-reduce (counts up to 2^24
+// are exact in float32).
+func (s *evalSums) vector() []float32 {
+	v := append(s.vec[:0], float32(s.lossSum), float32(s.n), float32(s.top1), float32(s.top5))
+	for _, row := range s.confusion {
+		for _, x := range row {
+			v = append(v, float32(x))
+		}
+	}
+	s.vec = v
+	return v
+}
+
+func (s *evalSums) fromVector() {
+	v := s.vec
+	s.lossSum, s.n, s.top1, s.top5 = float64(v[0]), int(v[1]), int(v[2]), int(v[3])
+	for i, row := range s.confusion {
+		for j := range row {
+			row[j] = int(v[4+i*s.c+j])
+		}
+	}
+}
+
+func (s *evalSums) metrics() (*Metrics, error) {
+	if s.n == 0 {
 		return nil, fmt.Errorf("evaluate: no examples")
 	}
-	m.Loss = lossSum / float64(m.N)
-	m.Top1 = float64(top1) / float64(m.N)
-	m.Top5 = float64(top5) / float64(m.N)
-	m.PerClass = make([]float64, c)
+	m := &Metrics{Confusion: s.confusion, N: s.n}
+	m.Loss = s.lossSum / float64(s.n)
+	m.Top1 = float64(s.top1) / float64(s.n)
+	m.Top5 = float64(s.top5) / float64(s.n)
+	m.PerClass = make([]float64, s.c)
 	for i, row := range m.Confusion {
 		total := 0
 		for _, v := range row {

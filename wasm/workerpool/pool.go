@@ -96,35 +96,75 @@ func Start(opts Options) *Pool {
 		watchers:  map[int]func(webapp.WorkerStatus){},
 		listeners: map[int]Listener{},
 	}
-	ctor := js.Global().Get("Worker")
-	if !ctor.Truthy() {
+	if !js.Global().Get("Worker").Truthy() {
 		p.fail("this browser has no Web Workers")
 		return p
 	}
 	for i := range opts.Size {
-		wopts := js.Global().Get("Object").New()
-		wopts.Set("name", fmt.Sprintf("goresnet-worker-%d", i))
-		w := &worker{js: ctor.New(opts.Script, wopts)}
-		p.workers = append(p.workers, w)
-		onMessage := js.FuncOf(func(this js.Value, args []js.Value) any {
-			p.receive(i, args[0].Get("data"))
-			return nil
-		})
-		onError := js.FuncOf(func(this js.Value, args []js.Value) any {
-			e := args[0]
-			text := "could not start (the script failed to load or threw)"
-			if m := e.Get("message"); m.Type() == js.TypeString && m.String() != "" {
-				text = m.String()
-			}
-			p.fail(fmt.Sprintf("worker %d: %s", i, text))
-			return nil
-		})
-		p.funcs = append(p.funcs, onMessage, onError)
-		w.js.Set("onmessage", onMessage)
-		w.js.Set("onerror", onError)
+		p.workers = append(p.workers, p.spawn(i))
 	}
 	go p.watchStart()
 	return p
+}
+
+// spawn starts worker i.
+func (p *Pool) spawn(i int) *worker {
+	wopts := js.Global().Get("Object").New()
+	wopts.Set("name", fmt.Sprintf("goresnet-worker-%d", i))
+	w := &worker{js: js.Global().Get("Worker").New(p.opts.Script, wopts)}
+	onMessage := js.FuncOf(func(this js.Value, args []js.Value) any {
+		p.mu.Lock()
+		current := i < len(p.workers) && p.workers[i] == w
+		p.mu.Unlock()
+		if current { // not a worker replaced by Restart
+			p.receive(i, args[0].Get("data"))
+		}
+		return nil
+	})
+	onError := js.FuncOf(func(this js.Value, args []js.Value) any {
+		p.mu.Lock()
+		current := i < len(p.workers) && p.workers[i] == w
+		p.mu.Unlock()
+		if !current {
+			return nil // a worker replaced by Restart, dying
+		}
+		e := args[0]
+		text := "could not start (the script failed to load or threw)"
+		if m := e.Get("message"); m.Type() == js.TypeString && m.String() != "" {
+			text = m.String()
+		}
+		p.fail(fmt.Sprintf("worker %d: %s", i, text))
+		return nil
+	})
+	p.funcs = append(p.funcs, onMessage, onError)
+	w.js.Set("onmessage", onMessage)
+	w.js.Set("onerror", onError)
+	return w
+}
+
+// Restart terminates worker i and starts a new one in its place (after it
+// died: out of memory ends a Go instance for good). The pool's last error
+// is cleared; the new worker is ready after its ready and ping.
+func (p *Pool) Restart(i int) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	if i < 0 || i >= len(p.workers) {
+		p.mu.Unlock()
+		return fmt.Errorf("no worker %d (the pool has %d)", i, len(p.workers))
+	}
+	p.workers[i].js.Call("terminate")
+	p.workers[i] = &worker{js: js.Undefined()}
+	p.err = ""
+	p.mu.Unlock()
+	w := p.spawn(i)
+	p.mu.Lock()
+	p.workers[i] = w
+	p.mu.Unlock()
+	p.changed()
+	return nil
 }
 
 // watchStart reports workers that are not ready in time.
@@ -163,6 +203,13 @@ func (p *Pool) receive(i int, data js.Value) {
 		p.mu.Unlock()
 		if ch != nil {
 			ch <- Reply{m, in} // buffered: never blocks
+			return
+		}
+		if m.Type == msg.Error {
+			// The late answer to a request whose caller gave up (a
+			// timeout, a cancelled run): the worker lives on, so it is
+			// not the pool's error.
+			js.Global().Get("console").Call("warn", fmt.Sprintf("goresnet: worker %d: an answer nobody waits for any more: %s", i, m.Message))
 			return
 		}
 	}
@@ -312,13 +359,35 @@ func (p *Pool) PostJS(i int, obj, transfer js.Value) error {
 // with that ID. An "error" answer is returned as a *msg.Err with the
 // reply.
 func (p *Pool) Request(ctx context.Context, i int, m msg.Message, bufs ...msg.Buffer) (Reply, error) {
+	return p.RequestJS(ctx, i, m, nil, bufs...)
+}
+
+// RequestJS is Request with buffers that stay JavaScript values: a
+// SharedArrayBuffer (shared with the worker, not copied), or a File or
+// Blob (its handle is cloned; the worker reads the bytes). They are put
+// in the message's buffers beside bufs and not transferred.
+func (p *Pool) RequestJS(ctx context.Context, i int, m msg.Message, jsBufs map[string]js.Value, bufs ...msg.Buffer) (Reply, error) {
 	ch := make(chan Reply, 1)
 	p.mu.Lock()
 	p.nextID++
 	m.ID = p.nextID
 	p.pending[m.ID] = ch
 	p.mu.Unlock()
-	if err := p.Post(i, m, bufs...); err != nil {
+	obj, transfer, err := msg.ToJS(m, bufs...)
+	if err == nil && len(jsBufs) > 0 {
+		b := obj.Get("buffers")
+		if !b.Truthy() {
+			b = js.Global().Get("Object").New()
+			obj.Set("buffers", b)
+		}
+		for name, v := range jsBufs {
+			b.Set(name, v)
+		}
+	}
+	if err == nil {
+		err = p.PostJS(i, obj, transfer)
+	}
+	if err != nil {
 		p.mu.Lock()
 		delete(p.pending, m.ID)
 		p.mu.Unlock()

@@ -84,7 +84,9 @@ func (s *Scratch) Apply(dst []float32, outH, outW int, src Image, p Params, norm
 		}
 		copyFlipped(dst, src, p.FlipH, p.FlipV, &rows)
 	} else {
-		n := src.H * src.W * 3
+		// One zero past the image: the vector loop's 4-lane loads of the
+		// last pixel read it (and ignore it).
+		n := src.H*src.W*3 + 1
 		if cap(s.f) < n {
 			s.f = make([]float32, n)
 		}
@@ -97,7 +99,9 @@ func (s *Scratch) Apply(dst []float32, outH, outW int, src Image, p Params, norm
 
 // rowFinisher is called on each finished output row (values in [0, 255]):
 // without a contrast change it normalises the row at once, while it is in
-// cache; with one it adds up the channel sums that the contrast needs.
+// cache; with one it adds up the channel sums that the contrast needs (or
+// takes them from the caller: the rotation loops add them up as they
+// write).
 type rowFinisher struct {
 	contrast bool
 	a, b     [3]float32
@@ -105,6 +109,18 @@ type rowFinisher struct {
 }
 
 func (f *rowFinisher) row(d0, d1, d2 []float32) {
+	f.rowSummed(d0, d1, d2, nil)
+}
+
+// rowSummed is row for a row whose channel sums the caller has added up
+// (sum, when not nil).
+func (f *rowFinisher) rowSummed(d0, d1, d2 []float32, sum *[3]float32) {
+	if f.contrast && sum != nil {
+		for c := range 3 {
+			f.sum[c] += float64(sum[c])
+		}
+		return
+	}
 	if f.contrast {
 		for c, d := range [3][]float32{d0, d1, d2} {
 			var part float32
@@ -146,6 +162,16 @@ func copyFlipped(dst []float32, src Image, fh, fv bool, rows *rowFinisher) {
 			}
 		}
 		rows.row(d0, d1, d2)
+	}
+}
+
+// toFloat converts src into dst (of the same length).
+func toFloat(dst []float32, src []uint8) {
+	n := toFloatVec(dst, src)
+	dst, src = dst[n:], src[n:]
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = float32(v)
 	}
 }
 
@@ -200,10 +226,7 @@ func (s *Scratch) resample(dst []float32, outH, outW int, src Image, fsrc []floa
 	w3 := src.W * 3
 	for y := p.CropY; y < p.CropY+p.CropH; y++ {
 		lo, hi := y*w3+p.CropX*3, y*w3+(p.CropX+p.CropW)*3
-		row := fsrc[lo:hi]
-		for i, v := range src.Pix[lo:hi] {
-			row[i] = float32(v)
-		}
+		toFloat(fsrc[lo:hi], src.Pix[lo:hi])
 	}
 	if p.Angle == 0 {
 		// Separable: lerp the two source rows over the crop box's columns,
@@ -254,16 +277,21 @@ func (s *Scratch) resample(dst []float32, outH, outW int, src Image, fsrc []floa
 		d2 := dst[2*hw+o : 2*hw+o+outW]
 		u := ox - sin*float64(y)
 		v := oy + cos*float64(y)
-		// Inside [xa, xb) no reflection, clamping or edge case happens:
-		// a lean loop does those pixels.
-		xa, xb := 0, 0
+		var sum [3]float32
+		x := 0
 		if !noInterior {
-			xa, xb = g.interior(u, v)
+			// Runs of x where no clamping or edge case happens, and the
+			// reflection (if any) is one affine map: lean loops do those
+			// pixels, the checked loop the rest.
+			var runs [9]run
+			for _, r := range g.runs(runs[:0], u, v) {
+				g.general(d0, d1, d2, fsrc, u, v, x, r.a, &sum)
+				g.inner(d0, d1, d2, fsrc, r, &sum)
+				x = r.b
+			}
 		}
-		g.general(d0, d1, d2, fsrc, u, v, 0, xa)
-		g.inner(d0, d1, d2, fsrc, u, v, xa, xb)
-		g.general(d0, d1, d2, fsrc, u, v, max(xa, xb), outW)
-		rows.row(d0, d1, d2)
+		g.general(d0, d1, d2, fsrc, u, v, x, outW, &sum)
+		rows.rowSummed(d0, d1, d2, &sum)
 	}
 }
 
@@ -280,53 +308,140 @@ type rotGeom struct {
 	w3, wm, hm     int
 }
 
-// interior returns the range of x in a row starting at (u, v) where u and
-// v stay inside the frame and the source point stays inside the crop box,
-// away from the last column and row; shrunk by one pixel at each end
-// against rounding.
-func (g *rotGeom) interior(u, v float64) (int, int) {
-	lo, hi := 0.0, float64(g.outW)
-	clip := func(c, d, a, b float64) { // a <= c + d*x <= b
-		if d == 0 {
-			if c < a || c > b {
-				lo, hi = 1, 0
+// run is a range [a, b) of a row in which the reflected frame coordinates
+// are u' = uc + ud*x and v' = vc + vd*x, inside the frame, and the source
+// point stays inside the crop box, away from its last column and row.
+type run struct {
+	a, b           int
+	uc, ud, vc, vd float64
+}
+
+// reflection is one piece of Reflect on [0, n-1]: c' = s*c + k, for c in
+// [-n, -1] (dcba|), [0, n-1] (|abcd|) and [n, 2n-1] (|dcba).
+type reflection struct{ s, k float64 }
+
+func reflections(n float64) [3]reflection {
+	return [3]reflection{{-1, -1}, {1, 0}, {-1, 2*n - 1}}
+}
+
+// runs appends to rs the runs of the row whose frame coordinates are
+// (u + cos*x, v + sin*x), in increasing x: for each piece of the
+// reflection of u and of v that the row reaches, the interior range.
+func (g *rotGeom) runs(rs []run, u, v float64) []run {
+	ue, ve := u+g.cos*g.fw, v+g.sin*g.fw // at the row's end
+	umin, umax := min(u, ue), max(u, ue)
+	vmin, vmax := min(v, ve), max(v, ve)
+	lw, lh := float64(g.outW), float64(g.outH)
+	for _, ru := range reflections(lw) {
+		// The piece's range of u: s*u + k in [0, n-1].
+		if lo, hi := (0-ru.k)*ru.s, (g.fw-ru.k)*ru.s; max(lo, hi) < umin || min(lo, hi) > umax {
+			continue
+		}
+		for _, rv := range reflections(lh) {
+			if lo, hi := (0-rv.k)*rv.s, (g.fh-rv.k)*rv.s; max(lo, hi) < vmin || min(lo, hi) > vmax {
+				continue
 			}
-			return
+			r := run{uc: ru.s*u + ru.k, ud: ru.s * g.cos, vc: rv.s*v + rv.k, vd: rv.s * g.sin}
+			if r.a, r.b = g.interior(r.uc, r.ud, r.vc, r.vd); r.a < r.b {
+				// Insert in order (the runs are disjoint: their pieces are).
+				i := len(rs)
+				rs = append(rs, r)
+				for ; i > 0 && rs[i-1].a > r.a; i-- {
+					rs[i] = rs[i-1]
+				}
+				rs[i] = r
+			}
 		}
-		x1, x2 := (a-c)/d, (b-c)/d
-		if x1 > x2 {
-			x1, x2 = x2, x1
-		}
-		lo, hi = math.Max(lo, x1), math.Min(hi, x2)
 	}
-	clip(u, g.cos, 0, g.fw)
-	clip(v, g.sin, 0, g.fh)
-	// Source x = ax*u + bx must stay in [x0, min(x1, wm - 1e-3)].
-	sxc, sxd := g.ax*u+g.bx, g.ax*g.cos
-	clip(sxc, sxd, g.x0, math.Min(g.x1, float64(g.wm)-1e-3))
-	syc, syd := g.ay*v+g.by, g.ay*g.sin
-	clip(syc, syd, g.y0, math.Min(g.y1, float64(g.hm)-1e-3))
+	return rs
+}
+
+// interior returns the range [a, b) of x where u' = uc + ud*x and
+// v' = vc + vd*x stay inside the frame and the source point stays inside
+// the crop box, away from its last column and row, all by a margin of
+// runMargin (which the fixed-point stepping stays far within).
+func (g *rotGeom) interior(uc, ud, vc, vd float64) (int, int) {
+	const m = runMargin
+	lo, hi := 0.0, g.fw
+	lo, hi = clip(lo, hi, uc, ud, m, g.fw-m)
+	lo, hi = clip(lo, hi, vc, vd, m, g.fh-m)
+	lo, hi = clip(lo, hi, g.ax*uc+g.bx, g.ax*ud, g.x0+m, min(g.x1, float64(g.wm)-1e-3))
+	lo, hi = clip(lo, hi, g.ay*vc+g.by, g.ay*vd, g.y0+m, min(g.y1, float64(g.hm)-1e-3))
 	if !(lo <= hi) { // empty (or NaN)
 		return 0, 0
 	}
-	a, b := int(math.Ceil(lo))+1, int(math.Floor(hi))-1
+	a, b := int(math.Ceil(lo)), int(math.Floor(hi))+1
 	if b <= a {
 		return 0, 0
 	}
 	return a, b
 }
 
-// general computes pixels [from, to) of a row with every check.
-func (g *rotGeom) general(d0, d1, d2, pix []float32, u0, v0 float64, from, to int) {
+// runMargin is how far inside its bounds a run's coordinates stay.
+const runMargin = 1e-4
+
+// clip narrows [lo, hi] to the x where a <= c + d*x <= b.
+func clip(lo, hi, c, d, a, b float64) (float64, float64) {
+	if d == 0 {
+		if c < a || c > b {
+			return 1, 0
+		}
+		return lo, hi
+	}
+	x1, x2 := (a-c)/d, (b-c)/d
+	if d < 0 {
+		x1, x2 = x2, x1
+	}
+	if x1 > lo {
+		lo = x1
+	}
+	if x2 < hi {
+		hi = x2
+	}
+	return lo, hi
+}
+
+// general computes pixels [from, to) of a row with every check, and adds
+// their values to sum.
+func (g *rotGeom) general(d0, d1, d2, pix []float32, u0, v0 float64, from, to int, sum *[3]float32) {
 	w3, wm, hm := g.w3, g.wm, g.hm
+	lw, lh := float64(g.outW), float64(g.outH)
+	s0, s1, s2 := sum[0], sum[1], sum[2]
 	for x := from; x < to; x++ {
 		uu := u0 + g.cos*float64(x)
 		vv := v0 + g.sin*float64(x)
+		// Reflect, inline for one reflection (exactly its arithmetic).
 		if uu < 0 || uu > g.fw {
-			uu = Reflect(uu, g.outW)
+			if uu >= -lw && uu < 2*lw {
+				if uu < 0 {
+					uu = -uu - 1
+				} else if uu >= lw {
+					uu = 2*lw - uu - 1
+				}
+				if uu < 0 {
+					uu = 0
+				} else if uu > g.fw {
+					uu = g.fw
+				}
+			} else {
+				uu = Reflect(uu, g.outW)
+			}
 		}
 		if vv < 0 || vv > g.fh {
-			vv = Reflect(vv, g.outH)
+			if vv >= -lh && vv < 2*lh {
+				if vv < 0 {
+					vv = -vv - 1
+				} else if vv >= lh {
+					vv = 2*lh - vv - 1
+				}
+				if vv < 0 {
+					vv = 0
+				} else if vv > g.fh {
+					vv = g.fh
+				}
+			} else {
+				vv = Reflect(vv, g.outH)
+			}
 		}
 		sx := min(max(g.ax*uu+g.bx, g.x0), g.x1)
 		sy := min(max(g.ay*vv+g.by, g.y0), g.y1)
@@ -350,42 +465,70 @@ func (g *rotGeom) general(d0, d1, d2, pix []float32, u0, v0 float64, from, to in
 		b0 := r[0] + fx*(s[0]-r[0])
 		b1 := r[1] + fx*(s[1]-r[1])
 		b2 := r[2] + fx*(s[2]-r[2])
-		d0[x] = t0 + fy*(b0-t0)
-		d1[x] = t1 + fy*(b1-t1)
-		d2[x] = t2 + fy*(b2-t2)
+		o0, o1, o2 := t0+fy*(b0-t0), t1+fy*(b1-t1), t2+fy*(b2-t2)
+		d0[x], d1[x], d2[x] = o0, o1, o2
+		s0, s1, s2 = s0+o0, s1+o1, s2+o2
 	}
+	sum[0], sum[1], sum[2] = s0, s1, s2
 }
 
-// inner computes pixels [from, to) of a row that need no checks: the
-// source point moves by a fixed step along the row.
-func (g *rotGeom) inner(d0, d1, d2, pix []float32, u0, v0 float64, from, to int) {
+// fixOne is 1 in the 32.32 fixed point of inner's source coordinates:
+// stepping them is exact, and 2^-32 of a pixel is far below float32
+// rounding of the interpolated values.
+const fixOne = 1 << 32
+
+// inner computes the pixels of run r, which need no checks (the source
+// point moves by a fixed step along the row), and adds their values to
+// sum.
+func (g *rotGeom) inner(d0, d1, d2, pix []float32, r run, sum *[3]float32) {
+	from, to := r.a, r.b
 	if to <= from {
 		return
 	}
 	w3 := g.w3
-	sx := g.ax*(u0+g.cos*float64(from)) + g.bx
-	sy := g.ay*(v0+g.sin*float64(from)) + g.by
-	dsx, dsy := g.ax*g.cos, g.ay*g.sin
+	sx := g.ax*(r.uc+r.ud*float64(from)) + g.bx
+	sy := g.ay*(r.vc+r.vd*float64(from)) + g.by
+	X, Y := int64(math.Round(sx*fixOne)), int64(math.Round(sy*fixOne))
+	dX, dY := int64(math.Round(g.ax*r.ud*fixOne)), int64(math.Round(g.ay*r.vd*fixOne))
 	d0, d1, d2 = d0[from:to], d1[from:to], d2[from:to]
 	d1, d2 = d1[:len(d0)], d2[:len(d0)]
+	if n := innerVec(d0, d1, d2, pix, X, Y, dX, dY, w3, sum); n > 0 {
+		d0, d1, d2 = d0[n:], d1[n:], d2[n:]
+		X += int64(n) * dX
+		Y += int64(n) * dY
+	}
+	bot := pix[min(w3, len(pix)):]
+	s0, s1, s2 := sum[0], sum[1], sum[2]
 	for x := range d0 {
-		ix, iy := int(sx), int(sy)
-		fx, fy := float32(sx-float64(ix)), float32(sy-float64(iy))
-		sx += dsx
-		sy += dsy
-		i := iy*w3 + 3*ix
-		top := pix[i : i+6]
-		bot := pix[i+w3 : i+w3+6]
+		i := int(Y>>32)*w3 + 3*int(X>>32)
+		fx := float32(uint32(X)) * (1.0 / fixOne)
+		fy := float32(uint32(Y)) * (1.0 / fixOne)
+		X += dX
+		Y += dY
+		top := (*[6]float32)(pix[i:])
+		bo := (*[6]float32)(bot[i:])
 		t0 := top[0] + fx*(top[3]-top[0])
 		t1 := top[1] + fx*(top[4]-top[1])
 		t2 := top[2] + fx*(top[5]-top[2])
-		b0 := bot[0] + fx*(bot[3]-bot[0])
-		b1 := bot[1] + fx*(bot[4]-bot[1])
-		b2 := bot[2] + fx*(bot[5]-bot[2])
-		d0[x] = t0 + fy*(b0-t0)
-		d1[x] = t1 + fy*(b1-t1)
-		d2[x] = t2 + fy*(b2-t2)
+		b0 := bo[0] + fx*(bo[3]-bo[0])
+		b1 := bo[1] + fx*(bo[4]-bo[1])
+		b2 := bo[2] + fx*(bo[5]-bo[2])
+		o0, o1, o2 := t0+fy*(b0-t0), t1+fy*(b1-t1), t2+fy*(b2-t2)
+		d0[x], d1[x], d2[x] = o0, o1, o2
+		s0, s1, s2 = s0+o0, s1+o1, s2+o2
 	}
+	sum[0], sum[1], sum[2] = s0, s1, s2
+}
+
+// vecTapsIn reports whether n pixels stepped from (X, Y) by (dX, dY) in
+// 32.32 fixed point take their 4-lane tap loads (at i, i+3, i+w3, i+w3+3,
+// with i = iy*w3 + 3*ix) within [0, size): i is largest (smallest) where
+// ix and iy are, at one end of the run or the other.
+func vecTapsIn(n int, X, Y, dX, dY int64, w3, size int) bool {
+	xe, ye := X+int64(n-1)*dX, Y+int64(n-1)*dY
+	ixLo, ixHi := min(X, xe)>>32, max(X, xe)>>32
+	iyLo, iyHi := min(Y, ye)>>32, max(Y, ye)>>32
+	return ixLo >= 0 && iyLo >= 0 && int(iyHi)*w3+3*int(ixHi)+w3+7 <= size
 }
 
 // tap is one bilinear sample position along an axis: the two source
@@ -422,19 +565,30 @@ func contrast(dst []float32, hw int, factor float64, sum [3]float64, norm Norm) 
 	a, b := norm.coeffs()
 	f := float32(factor)
 	for c := range 3 {
-		plane := dst[c*hw : (c+1)*hw]
-		ac, bc := a[c], b[c]
 		mean := float32(sum[c] / float64(hw))
-		// (v - mean)*f + mean = v*f + mean*(1-f), clipped to [0, 255].
+		// (v - mean)*f + mean = v*f + mean*(1-f), clipped to [0, 255],
+		// then times a plus b: one multiply-add, clipped to the
+		// normalised images of 0 and 255.
 		k := mean * (1 - f)
-		for i, v := range plane {
-			v = v*f + k
-			if v < 0 {
-				v = 0
-			} else if v > 255 {
-				v = 255
-			}
-			plane[i] = v*ac + bc
+		fa, kb := f*a[c], k*a[c]+b[c]
+		lo, hi := b[c], 255*a[c]+b[c]
+		if lo > hi {
+			lo, hi = hi, lo
 		}
+		contrastPlane(dst[c*hw:(c+1)*hw], fa, kb, lo, hi)
+	}
+}
+
+func contrastPlane(plane []float32, f, k, lo, hi float32) {
+	plane = plane[contrastVec(plane, f, k, lo, hi):]
+	for i, v := range plane {
+		v = v*f + k
+		if v < lo {
+			v = lo
+		}
+		if v > hi {
+			v = hi
+		}
+		plane[i] = v
 	}
 }

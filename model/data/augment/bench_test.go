@@ -16,12 +16,16 @@ func BenchmarkApply(b *testing.B) {
 		b.Run(fmt.Sprintf("%s/224", preset), func(b *testing.B) {
 			i := 0
 			var sc Scratch
+			cpu0 := cpuSeconds()
 			for b.Loop() {
 				p := cfg.Sample(NewRand(1, 0, i), 224, 224)
 				sc.Apply(dst, 224, 224, src, p, ImageNet)
 				i++
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "img/s")
+			if cpu0 >= 0 {
+				b.ReportMetric(float64(b.N)/(cpuSeconds()-cpu0), "img/s-cpu")
+			}
 		})
 	}
 }
