@@ -19,14 +19,3 @@ func pageID(path string) string {
 	}
 	return path[1:]
 }
-
-// planned is the body of a page whose features come with later work: what
-// it will do, as a list.
-func planned(intro string, items ...string) app.UI {
-	return app.Section().Class("gr-planned").Body(
-		app.P().Text(intro),
-		app.Ul().Body(app.Range(items).Slice(func(i int) app.UI {
-			return app.Li().Text(items[i])
-		})),
-	)
-}
