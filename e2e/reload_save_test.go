@@ -104,8 +104,8 @@ func TestBrowserReloadDuringSave(t *testing.T) {
 	b.waitFor("the workers", workersReady, 240*time.Second)
 	b.waitFor("the digits", `!document.querySelector("#gr-train-start").disabled`, 30*time.Second)
 	h.setField("arch", "resnet18")
-	h.setField("width", "8")
-	h.setField("epochs", "1000") // never reached: about 2-4 epochs pass per reload, at most 40 reloads
+	h.setField("width", "2") // ~22 MB checkpoints: writes long enough for reloads to land inside them
+	h.setField("epochs", "1000") // never reached: about 2-4 epochs pass per reload, at most 60 reloads
 	h.setField("batch", "16")
 	h.setField("workers", "2")
 	h.setField("lr", "0.05")
@@ -153,7 +153,7 @@ func TestBrowserReloadDuringSave(t *testing.T) {
 		plan = append(plan, trigger{"saving", d})
 	}
 	plan = append(plan, trigger{"last-batch", 0}, trigger{"last-batch", 30})
-	const maxReloads = 40
+	const maxReloads = 60
 	losses := h.epochRows() // every epoch's loss as first seen: a resume must not change it
 	interrupted, committed, before := 0, 0, 0
 	var outcomes []string
