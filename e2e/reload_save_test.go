@@ -104,7 +104,7 @@ func TestBrowserReloadDuringSave(t *testing.T) {
 	b.waitFor("the workers", workersReady, 240*time.Second)
 	b.waitFor("the digits", `!document.querySelector("#gr-train-start").disabled`, 30*time.Second)
 	h.setField("arch", "resnet18")
-	h.setField("width", "2") // ~22 MB checkpoints: writes long enough for reloads to land inside them
+	h.setField("width", "2")     // ~22 MB checkpoints: writes long enough for reloads to land inside them
 	h.setField("epochs", "1000") // never reached: about 2-4 epochs pass per reload, at most 60 reloads
 	h.setField("batch", "16")
 	h.setField("workers", "2")
