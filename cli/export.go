@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/goresnet/goresnet/internal/atomicfile"
+	"github.com/goresnet/goresnet/model/netgraph"
 	"github.com/goresnet/goresnet/model/onnx"
 	"github.com/goresnet/goresnet/model/resnet"
 	"github.com/goresnet/goresnet/model/train"
@@ -123,7 +124,7 @@ func runExport(env *Env, args []string) error {
 	}
 	total, _, _ := net.NumParams()
 	fmt.Fprintf(env.Stdout, "%s: %s %s (%s parameters, %d classes, %s head): %s\n",
-		*out, net.Config.Arch, describeWidth(net), commas(total), net.Config.Classes, net.Config.Head, summary)
+		*out, net.Config.Arch, describeWidth(net), netgraph.Commas(total), net.Config.Classes, net.Config.Head, summary)
 	return nil
 }
 

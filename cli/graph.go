@@ -10,6 +10,7 @@ import (
 
 	"github.com/goccy/go-graphviz"
 	"github.com/goresnet/goresnet/internal/atomicfile"
+	"github.com/goresnet/goresnet/model/netgraph"
 	"github.com/goresnet/goresnet/model/resnet"
 )
 
@@ -105,7 +106,7 @@ func writeDOT(w io.Writer, net *resnet.Net, layers []resnet.Layer, rankdir strin
 		title += fmt.Sprintf(", width / %d", cfg.WidthDiv)
 	}
 	total, _, _ := net.NumParams()
-	title += fmt.Sprintf(", %s parameters", commas(total))
+	title += fmt.Sprintf(", %s parameters", netgraph.Commas(total))
 	fmt.Fprintf(w, "digraph %q {\n", cfg.Arch)
 	fmt.Fprintf(w, "\tgraph [rankdir=%s, label=%q, labelloc=t, fontname=\"Helvetica,Arial,sans-serif\", fontsize=16, nodesep=0.3, ranksep=0.3];\n", rankdir, title)
 	fmt.Fprintln(w, "\tnode [shape=record, style=\"filled,rounded\", fontname=\"Courier\", fontsize=10, color=\"#666666\"];")
@@ -113,29 +114,14 @@ func writeDOT(w io.Writer, net *resnet.Net, layers []resnet.Layer, rankdir strin
 	indent := "\t"
 	node := func(i int) {
 		l := layers[i]
-		head := l.Name + ": " + string(l.Kind)
-		switch l.Kind {
-		case resnet.KindConv, resnet.KindMaxPool, resnet.KindAvgPoolSame:
-			head += fmt.Sprintf(" %dx%d", l.Kernel, l.Kernel)
-			if l.Stride != 1 {
-				head += fmt.Sprintf(" /%d", l.Stride)
-			}
-			if l.Kind == resnet.KindAvgPoolSame {
-				head += " 'same'"
-			}
-		case resnet.KindDropout:
-			head += fmt.Sprintf(" %g", l.Dropout)
-		}
-		if p := l.NumParams(); p > 0 {
-			head += fmt.Sprintf(" (%s params)", commas(p))
-		}
+		head := netgraph.Head(&layers[i])
 		in := ""
 		if len(l.Inputs) > 0 {
-			in = shapeTuple(layers[l.Inputs[0]].Shape)
+			in = netgraph.Shape(layers[l.Inputs[0]].Shape)
 		}
-		label := fmt.Sprintf("{%s|{input: %s|output: %s}}", recordEscape(head), recordEscape(in), recordEscape(shapeTuple(l.Shape)))
+		label := fmt.Sprintf("{%s|{input: %s|output: %s}}", recordEscape(head), recordEscape(in), recordEscape(netgraph.Shape(l.Shape)))
 		if l.Kind == resnet.KindInput {
-			label = fmt.Sprintf("{%s|{output: %s}}", recordEscape(head), recordEscape(shapeTuple(l.Shape)))
+			label = fmt.Sprintf("{%s|{output: %s}}", recordEscape(head), recordEscape(netgraph.Shape(l.Shape)))
 		}
 		group := "main" // the main path, kept in one vertical line
 		if strings.Contains(l.Name, ".downsample.") {

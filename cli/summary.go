@@ -3,9 +3,9 @@ package cli
 import (
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
+	"github.com/goresnet/goresnet/model/netgraph"
 	"github.com/goresnet/goresnet/model/resnet"
 )
 
@@ -60,7 +60,7 @@ func writeSummary(w io.Writer, net *resnet.Net, layers []resnet.Layer, showTrain
 		for _, i := range l.Inputs {
 			from = append(from, layers[i].Name)
 		}
-		row := []string{l.Name + " (" + string(l.Kind) + ")", shapeTuple(l.Shape), commas(l.NumParams()), strings.Join(from, ", ")}
+		row := []string{l.Name + " (" + string(l.Kind) + ")", netgraph.Shape(l.Shape), netgraph.Commas(l.NumParams()), strings.Join(from, ", ")}
 		if showTrainable {
 			tr := ""
 			switch {
@@ -93,7 +93,7 @@ func writeSummary(w io.Writer, net *resnet.Net, layers []resnet.Layer, showTrain
 	if cfg.WidthDiv > 1 {
 		desc += fmt.Sprintf(", width divided by %d", cfg.WidthDiv)
 	}
-	fmt.Fprintf(w, "Model: %s, input %s\n", desc, shapeTuple(layers[0].Shape))
+	fmt.Fprintf(w, "Model: %s, input %s\n", desc, netgraph.Shape(layers[0].Shape))
 	fmt.Fprintln(w, strings.Repeat("_", line))
 	for i, r := range rows {
 		var b strings.Builder
@@ -114,12 +114,12 @@ func writeSummary(w io.Writer, net *resnet.Net, layers []resnet.Layer, showTrain
 	}
 	fmt.Fprintln(w, strings.Repeat("=", line))
 	total, trainable, frozen := net.NumParams()
-	fmt.Fprintf(w, "Total params: %s (%s)\n", commas(total), bytesString(4*int64(total)))
-	fmt.Fprintf(w, "Trainable params: %s (%s)\n", commas(trainable), bytesString(4*int64(trainable)))
-	fmt.Fprintf(w, "Non-trainable params: %s (%s)\n", commas(frozen), bytesString(4*int64(frozen)))
+	fmt.Fprintf(w, "Total params: %s (%s)\n", netgraph.Commas(total), bytesString(4*int64(total)))
+	fmt.Fprintf(w, "Trainable params: %s (%s)\n", netgraph.Commas(trainable), bytesString(4*int64(trainable)))
+	fmt.Fprintf(w, "Non-trainable params: %s (%s)\n", netgraph.Commas(frozen), bytesString(4*int64(frozen)))
 	fmt.Fprintf(w, "Buffers (batch norm running mean and variance, not parameters): %s (%s)\n",
-		commas(net.NumBuffers()), bytesString(4*int64(net.NumBuffers())))
-	macs := forwardMACs(layers)
+		netgraph.Commas(net.NumBuffers()), bytesString(4*int64(net.NumBuffers())))
+	macs := resnet.ForwardMACs(layers)
 	unit, scale := "G", 1e9
 	if macs < 1e9 {
 		unit, scale = "M", 1e6
@@ -127,52 +127,6 @@ func writeSummary(w io.Writer, net *resnet.Net, layers []resnet.Layer, showTrain
 	fmt.Fprintf(w, "Forward pass per image: %.2f %sMAC (%.2f %sFLOP) at %dx%d\n",
 		float64(macs)/scale, unit, 2*float64(macs)/scale, unit, layers[0].Shape[2], layers[0].Shape[3])
 	fmt.Fprintln(w, strings.Repeat("_", line))
-}
-
-// forwardMACs counts the multiply-adds of one image's forward pass through
-// the convolutions and the fc layer (what FLOP counts of ResNets quote).
-func forwardMACs(layers []resnet.Layer) int64 {
-	var macs int64
-	for _, l := range layers {
-		switch l.Kind {
-		case resnet.KindConv:
-			in := layers[l.Inputs[0]].Shape
-			k := int64(l.Kernel)
-			macs += int64(l.Shape[1]) * int64(l.Shape[2]) * int64(l.Shape[3]) * int64(in[1]) * k * k
-		case resnet.KindLinear:
-			macs += int64(l.NumParams() - l.Shape[1]) // weights, not biases
-		}
-	}
-	return macs
-}
-
-// shapeTuple prints a shape as Keras does: (None, 64, 112, 112).
-func shapeTuple(s []int) string {
-	p := make([]string, len(s))
-	for i, d := range s {
-		if d < 0 {
-			p[i] = "None"
-		} else {
-			p[i] = strconv.Itoa(d)
-		}
-	}
-	return "(" + strings.Join(p, ", ") + ")"
-}
-
-// commas writes 25557032 as 25,557,032.
-func commas(n int) string {
-	s := strconv.Itoa(n)
-	if n < 0 {
-		return "-" + commas(-n)
-	}
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }
 
 // bytesString prints a byte count in binary units.

@@ -108,7 +108,7 @@ func TestSummaryFreezingAndOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := 2*2*forwardMACs(ls), ws.ForwardFLOPs(); got != want {
+	if got, want := 2*2*resnet.ForwardMACs(ls), ws.ForwardFLOPs(); got != want {
 		t.Errorf("summary counts %d FLOPs for a batch of 2, the workspace %d", got, want)
 	}
 

@@ -20,6 +20,7 @@ import (
 	"github.com/goresnet/goresnet/internal/atomicfile"
 	"github.com/goresnet/goresnet/model/data"
 	"github.com/goresnet/goresnet/model/kernels"
+	"github.com/goresnet/goresnet/model/netgraph"
 	"github.com/goresnet/goresnet/model/resnet"
 	"github.com/goresnet/goresnet/model/runspec"
 	"github.com/goresnet/goresnet/model/train"
@@ -221,7 +222,7 @@ func trainRun(env *Env, f trainFlags, ck *train.Checkpoint) error {
 
 	total, trainable, _ := net.NumParams()
 	fmt.Fprintf(env.Stdout, "%s (%s head, width 1/%d), %d classes, %dx%d input: %s parameters, %s trainable\n",
-		cfg.Arch, cfg.Head, cfg.WidthDiv, cfg.Classes, size, size, commas(total), commas(trainable))
+		cfg.Arch, cfg.Head, cfg.WidthDiv, cfg.Classes, size, size, netgraph.Commas(total), netgraph.Commas(trainable))
 	fmt.Fprintf(env.Stdout, "training on %s %s: %d examples, %d batches of %d per epoch", ds.Manifest.Name, f.Split, st.Train.Len(), st.Train.Batches(), f.Batch)
 	if st.Val != nil {
 		fmt.Fprintf(env.Stdout, "; validating on %s (%d examples)", st.ValSplit, st.Val.Len())

@@ -113,7 +113,7 @@ func describeModel(m msg.Message, in Inbox) (*msg.ModelDescription, error) {
 		return nil, err
 	}
 	d := &msg.ModelDescription{Arch: cfg.Arch, WidthDiv: cfg.WidthDiv, Head: cfg.Head.String(), Classes: cfg.Classes, Size: req.Size,
-		Buffers: net.NumBuffers(), MACs: forwardMACs(layers), Weights: report}
+		Buffers: net.NumBuffers(), MACs: resnet.ForwardMACs(layers), Weights: report}
 	d.Total, d.Trainable, d.NonTrainable = net.NumParams()
 	for _, l := range layers {
 		d.Layers = append(d.Layers, msg.LayerRow{Name: l.Name, Kind: string(l.Kind), Shape: l.Shape, Params: l.NumParams(),
@@ -123,23 +123,6 @@ func describeModel(m msg.Message, in Inbox) (*msg.ModelDescription, error) {
 		d.Graph = netgraph.SVG(net, layers)
 	}
 	return d, nil
-}
-
-// forwardMACs counts the multiply-adds of one image's forward pass through
-// the convolutions and the fc layer, as the CLI's summary does.
-func forwardMACs(layers []resnet.Layer) int64 {
-	var macs int64
-	for _, l := range layers {
-		switch l.Kind {
-		case resnet.KindConv:
-			in := layers[l.Inputs[0]].Shape
-			k := int64(l.Kernel)
-			macs += int64(l.Shape[1]) * int64(l.Shape[2]) * int64(l.Shape[3]) * int64(in[1]) * k * k
-		case resnet.KindLinear:
-			macs += int64(l.NumParams() - l.Shape[1])
-		}
-	}
-	return macs
 }
 
 // exportCheckpoint converts a stored checkpoint as the CLI's export

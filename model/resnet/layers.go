@@ -217,3 +217,21 @@ func samePads(p nn.Pool2D) [4]int {
 	right := max((p.OW-1)*p.Stride+p.KW-p.W-p.PadL, 0)
 	return [4]int{p.PadT, p.PadL, bottom, right}
 }
+
+// ForwardMACs counts the multiply-adds of one image's forward pass through
+// the convolutions and the fc layer (what FLOP counts of ResNets quote),
+// from the layers Layers returns.
+func ForwardMACs(layers []Layer) int64 {
+	var macs int64
+	for _, l := range layers {
+		switch l.Kind {
+		case KindConv:
+			in := layers[l.Inputs[0]].Shape
+			k := int64(l.Kernel)
+			macs += int64(l.Shape[1]) * int64(l.Shape[2]) * int64(l.Shape[3]) * int64(in[1]) * k * k
+		case KindLinear:
+			macs += int64(l.NumParams() - l.Shape[1]) // weights, not biases
+		}
+	}
+	return macs
+}
